@@ -6,14 +6,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SEEDS=${SEEDS:-1000}
-SIM_DIR=${SIM_DIR:-build/asan/tests}
+B=${BUILD:-build}
+SIM_DIR=${SIM_DIR:-$B/asan/tests}
 suites=("$@")
 ((${#suites[@]})) || suites=(unit sim fuzz man integration)
 
 passed=0
 failed=0
 failures=()
-log_dir=build/test-logs
+log_dir=$B/test-logs
 mkdir -p "$log_dir"
 
 # Adds a suite's counts, read from its output, to the totals.
@@ -24,7 +25,7 @@ count() { # name passed failed
 }
 
 run_unit() {
-  for t in build/asan/tests/test_*; do
+  for t in $B/asan/tests/test_*; do
     [[ -x $t ]] || continue
     local name; name=$(basename "$t") out="$log_dir/$(basename "$t").log"
     "$t" >"$out" 2>&1; local rc=$?
@@ -55,7 +56,7 @@ run_sim() {
 }
 
 run_fuzz() {
-  for z in build/fuzz/fuzz_*; do
+  for z in $B/fuzz/fuzz_*; do
     [[ -x $z ]] || continue
     local name; name=$(basename "$z") corpus="tests/fuzz/corpus/$(basename "$z")" out="$log_dir/$(basename "$z").log"
     if [[ ! -d $corpus ]] || [[ -z $(ls -A "$corpus") ]]; then
@@ -84,7 +85,7 @@ run_integration() {
   for t in tests/integration/test_*.sh; do
     [[ -e $t ]] || continue
     local name; name=$(basename "$t" .sh) out="$log_dir/$(basename "$t" .sh).log"
-    TRIBUNE=${TRIBUNE:-build/asan/tribune} bash "$t" >"$out" 2>&1; local rc=$?
+    TRIBUNE=${TRIBUNE:-$PWD/$B/asan/tribune} bash "$t" >"$out" 2>&1; local rc=$?
     local last p f
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
     p=${last%% passed*}; f=${last#*, }; f=${f%% failed*}
