@@ -97,6 +97,10 @@ int gossip_leave(struct gossip *g);
 /* Changes the local tags: a new incarnation, spread like any alive update. -1 after leave. */
 int gossip_set_tags(struct gossip *g, const struct gossip_tags *tags);
 
+/* Operator force-leave: a failed member becomes left (so it is reaped on the tombstone timeout,
+ * not retried), and the change is broadcast. -1 if the name is unknown or not failed. */
+int gossip_force_leave(struct gossip *g, const char *name);
+
 /* Output. gossip_ready returns false when there is nothing to do; gossip_advance releases it. */
 bool gossip_ready(struct gossip *g, struct gossip_ready *rd);
 void gossip_advance(struct gossip *g);
