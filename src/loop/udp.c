@@ -1,0 +1,150 @@
+/* udp.c — UDP sockets on the reactor: bind, one callback per received datagram, non-blocking send.
+ * Nothing is queued: gossip tolerates loss by design, so a full socket buffer drops the datagram. */
+#include "loop/net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loop/loop_impl.h"
+
+#define UDP_DEFAULT_MAX 65507u /* the largest IPv4 UDP payload */
+#define UDP_RECVS_PER_EVENT 64 /* fairness toward TCP clients during a packet flood */
+
+struct loop_udp {
+    struct loop_res res;
+    struct loop *l;
+    int fd;
+    struct loop_addr addr;
+    size_t max;
+    uint8_t *rbuf;
+    loop_udp_fn fn;
+    void *ctx;
+    uint64_t dropped;
+};
+
+static void udp_event(struct loop *l, int fd, int mask, void *ctx)
+{
+    (void)mask;
+    struct loop_udp *u = ctx;
+    for (int i = 0; i < UDP_RECVS_PER_EVENT && !u->res.dead; i++) {
+        struct loop_addr from = {.len = sizeof from.ss};
+        /* MSG_TRUNC makes Linux return the datagram's real length, so an oversized one is
+         * recognised and dropped instead of being handed over cut short. */
+        ssize_t n = recvfrom(fd, u->rbuf, u->max, MSG_TRUNC, (struct sockaddr *)&from.ss,
+                             &from.len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_printf(l->log, LOG_DEBUG, "loop", "udp recvfrom: %s", strerror(errno));
+            return;
+        }
+        if ((size_t)n > u->max) {
+            u->dropped++;
+            log_printf(l->log, LOG_DEBUG, "loop", "dropped a %zd-byte datagram (limit %zu)", n,
+                       u->max);
+            continue;
+        }
+        u->fn(u, u->rbuf, (size_t)n, &from, u->ctx);
+    }
+}
+
+static void udp_finish(struct loop_res *r)
+{
+    struct loop_udp *u = (struct loop_udp *)r;
+    loop_file_unwatch(u->l, u->fd);
+    close(u->fd);
+    free(u->rbuf);
+    free(u);
+}
+
+struct loop_udp *loop_udp_bind(struct loop *l, const char *addr, size_t max_datagram,
+                               loop_udp_fn fn, void *ctx, char *err, size_t errlen)
+{
+    struct loop_addr a;
+    char e[160];
+    if (loop_addr_parse(addr, &a, e, sizeof e) != 0) {
+        loop_seterr(err, errlen, "udp bind: %s", e);
+        return NULL;
+    }
+    if (loop_shutting_down(l)) {
+        loop_seterr(err, errlen, "udp bind %s: loop is shutting down", addr);
+        return NULL;
+    }
+    struct loop_udp *u = calloc(1, sizeof *u);
+    size_t max = max_datagram ? max_datagram : UDP_DEFAULT_MAX;
+    uint8_t *rbuf = malloc(max);
+    if (u == NULL || rbuf == NULL) {
+        free(u);
+        free(rbuf);
+        loop_seterr(err, errlen, "udp bind %s: out of memory", addr);
+        return NULL;
+    }
+    /* No SO_REUSEADDR here: on Linux it would let a second agent bind the same UDP port and
+     * silently steal half of the gossip. */
+    int fd = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const char *step = "socket";
+    if (fd < 0)
+        goto fail;
+    step = "bind";
+    if (bind(fd, (struct sockaddr *)&a.ss, a.len) != 0)
+        goto fail;
+    step = "getsockname";
+    a.len = sizeof a.ss;
+    if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) != 0)
+        goto fail;
+    step = "epoll";
+    if (loop_file_watch(l, fd, LOOP_READ, udp_event, u) != 0)
+        goto fail;
+    u->l = l;
+    u->fd = fd;
+    u->addr = a;
+    u->max = max;
+    u->rbuf = rbuf;
+    u->fn = fn;
+    u->ctx = ctx;
+    loop_res_add(l, &u->res, udp_finish);
+    return u;
+fail:
+    loop_seterr(err, errlen, "udp bind %s: %s: %s", addr, step, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(u);
+    free(rbuf);
+    return NULL;
+}
+
+int loop_udp_send(struct loop_udp *u, const struct loop_addr *to, const void *p, size_t n)
+{
+    if (u->res.dead) {
+        errno = EBADF;
+        return -1;
+    }
+    for (;;) {
+        ssize_t w = sendto(u->fd, p, n, 0, (const struct sockaddr *)&to->ss, to->len);
+        if (w >= 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+const struct loop_addr *loop_udp_addr(const struct loop_udp *u)
+{
+    return &u->addr;
+}
+
+uint64_t loop_udp_dropped(const struct loop_udp *u)
+{
+    return u->dropped;
+}
+
+void loop_udp_close(struct loop_udp *u)
+{
+    if (u->res.dead)
+        return;
+    loop_file_mask(u->l, u->fd, 0);
+    loop_res_kill(u->l, &u->res);
+}
