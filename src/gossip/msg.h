@@ -11,7 +11,7 @@
 #define GOSSIP_NAME_MAX 64  /* node name, NUL-terminated: at most 63 bytes, no NUL inside */
 #define GOSSIP_DC_MAX 32    /* datacenter name, NUL-terminated */
 #define GOSSIP_BUILD_MAX 32 /* build version text, NUL-terminated */
-#define GOSSIP_ERR_MAX 160  /* error text carried by GOSSIP_MSG_ERR, NUL-terminated */
+#define GOSSIP_ERR_MAX 256  /* error text carried by GOSSIP_MSG_ERR, NUL-terminated */
 /* A decoder refuses a push-pull with more states than this: no LAN pool we serve is near it, and
  * it bounds what one TCP exchange can make us allocate. */
 #define GOSSIP_PUSH_PULL_MAX 4096

@@ -1,0 +1,169 @@
+/* core.h — private to the gossip core's files: the struct behind struct gossip, the member table
+ * entries, and the helpers each core file (members, probe, suspicion, awareness, broadcast, pushpull)
+ * offers the others. Never included outside src/gossip/. */
+#ifndef TRIBUNE_GOSSIP_CORE_H
+#define TRIBUNE_GOSSIP_CORE_H
+
+#include "gossip/gossip.h"
+
+#define GOSSIP_CONFIRM_MAX 8     /* independent suspicion confirmations remembered per suspect */
+#define GOSSIP_BCAST_MAX 4096    /* queue bound: the oldest, most-sent updates are dropped past it */
+#define GOSSIP_RELAY_MAX 256     /* outstanding ping-req probes run on behalf of others */
+#define GOSSIP_NOTIME UINT64_MAX /* a disarmed deadline */
+
+/* Lifeguard dynamic suspicion: starts at max, shrinks toward min as independent accusers confirm. */
+struct gossip_suspicion {
+    bool active;
+    uint64_t start_ms;
+    uint64_t deadline_ms;
+    uint64_t min_ms;
+    uint64_t max_ms;
+    uint32_t k; /* confirmations that bring the timeout down to min */
+    uint32_t n; /* confirmations so far */
+    char from[GOSSIP_CONFIRM_MAX + 1][GOSSIP_NAME_MAX]; /* accuser first, then confirmers */
+    uint32_t n_from;
+};
+
+struct gossip_node {
+    struct gossip_member m;
+    struct gossip_suspicion susp;
+};
+
+/* A probe this node runs (one at a time, like memberlist). */
+struct gossip_probe {
+    bool active;
+    bool acked;
+    bool indirect_sent;
+    uint32_t seq;
+    char target[GOSSIP_NAME_MAX];
+    uint64_t start_ms;
+    uint64_t timeout_ms; /* direct ack deadline: then ping-req + TCP fallback */
+    uint64_t end_ms;     /* end of the protocol period: then suspect */
+    uint32_t expected_nacks;
+    uint32_t nacks;
+};
+
+/* A ping this node sends on behalf of a ping-req. */
+struct gossip_relay {
+    uint32_t seq;      /* our ping's seq */
+    uint32_t orig_seq; /* the requester's */
+    struct gossip_addr origin;
+    bool want_nack;
+    uint64_t deadline_ms;
+};
+
+struct gossip_bcast {
+    struct gossip_msg msg;
+    char node[GOSSIP_NAME_MAX]; /* the member it is about: a newer update replaces it */
+    uint64_t id;                /* queue order: higher is newer */
+    uint32_t transmits;
+    bool leave; /* our own leave intent: its retirement completes the leave */
+};
+
+struct gossip {
+    struct gossip_config cfg;
+    uint64_t now;
+    uint64_t rng;
+
+    struct gossip_node *nodes; /* shuffled: the probe order is this array's order */
+    size_t n_nodes;
+    size_t cap_nodes;
+    size_t probe_index;
+
+    struct gossip_probe probe;
+    struct gossip_relay relays[GOSSIP_RELAY_MAX];
+    size_t n_relays;
+    uint32_t seq;
+
+    uint32_t health; /* Lifeguard local health score */
+
+    struct gossip_bcast *bcasts;
+    size_t n_bcasts;
+    size_t cap_bcasts;
+    uint64_t bcast_id;
+
+    uint64_t next_probe_ms;
+    uint64_t next_gossip_ms;
+    uint64_t next_push_pull_ms;
+    uint64_t next_reconnect_ms;
+    uint64_t next_reap_ms;
+
+    bool leaving;
+    bool leave_done;
+    bool leave_reported;
+    uint64_t leave_deadline_ms;
+
+    struct gossip_packet *out;
+    size_t n_out;
+    size_t cap_out;
+    struct gossip_event *events;
+    size_t n_events;
+    size_t cap_events;
+};
+
+/* members.c */
+uint64_t gossip_rand(struct gossip *g);
+uint32_t gossip_rand_below(struct gossip *g, uint32_t n);
+struct gossip_node *gossip_node_find(struct gossip *g, const char *name);
+/* Inserts at a random position (so a newcomer's place in the probe order is unpredictable). */
+struct gossip_node *gossip_node_add(struct gossip *g, const char *name);
+void gossip_node_remove(struct gossip *g, size_t i);
+struct gossip_node *gossip_self(struct gossip *g);
+void gossip_nodes_shuffle(struct gossip *g);
+bool gossip_addr_equal(const struct gossip_addr *a, const struct gossip_addr *b);
+bool gossip_tags_equal(const struct gossip_tags *a, const struct gossip_tags *b);
+void gossip_addr_format(const struct gossip_addr *a, char *out, size_t n);
+/* True when name is NUL-terminated within GOSSIP_NAME_MAX and non-empty. */
+bool gossip_name_ok(const char *name);
+/* Picks up to k distinct random members (never self) accepted by keep; returns how many. */
+size_t gossip_pick(struct gossip *g, size_t k, bool (*keep)(const struct gossip *, const struct gossip_node *),
+                   struct gossip_node **out);
+/* Natural logarithm without libm (the core links into binaries that may not pull -lm). */
+double gossip_ln(double x);
+uint32_t gossip_ceil_log10(uint64_t n);
+
+/* awareness.c */
+void gossip_health_apply(struct gossip *g, int delta);
+uint64_t gossip_health_scale(const struct gossip *g, uint64_t ms);
+
+/* suspicion.c */
+void gossip_suspicion_start(struct gossip *g, struct gossip_node *n, const char *from);
+/* True when from is a new independent confirmation (the deadline may have moved closer). */
+bool gossip_suspicion_confirm(struct gossip *g, struct gossip_node *n, const char *from);
+void gossip_suspicion_stop(struct gossip_node *n);
+uint64_t gossip_suspicion_min_ms(const struct gossip *g, size_t n_members);
+
+/* broadcast.c */
+void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_msg *m, bool leave);
+uint32_t gossip_bcast_limit(const struct gossip *g);
+/* Appends queued updates to msgs (capacity cap) while used + size <= budget; returns the count
+ * added and updates *used. Sent updates count a transmit; exhausted ones retire. */
+size_t gossip_bcast_take(struct gossip *g, struct gossip_msg *msgs, size_t cap, size_t *used, size_t budget);
+size_t gossip_msg_size(const struct gossip *g, const struct gossip_msg *m);
+
+/* gossip.c: the state machine and output */
+void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool from_merge);
+void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s);
+void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d);
+void gossip_emit(struct gossip *g, uint8_t type, const struct gossip_member *m);
+/* Sends msgs over UDP with as many piggybacked updates as fit; returns -1 when out of memory. */
+int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n);
+int gossip_send_tcp(struct gossip *g, const struct gossip_addr *to, uint64_t conn, struct gossip_msg *msgs,
+                    size_t n);
+uint64_t gossip_member_count_live(const struct gossip *g);
+
+/* probe.c */
+void gossip_probe_tick(struct gossip *g);
+void gossip_on_ping(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_ping *m);
+void gossip_on_ping_req(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_ping_req *m);
+void gossip_on_ack(struct gossip *g, uint32_t seq);
+void gossip_on_nack(struct gossip *g, uint32_t seq);
+uint64_t gossip_probe_deadline(const struct gossip *g);
+
+/* pushpull.c */
+int gossip_push_pull_send(struct gossip *g, const struct gossip_addr *to, bool join);
+void gossip_on_push_pull(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_push_pull *m);
+void gossip_push_pull_tick(struct gossip *g);
+void gossip_reconnect_tick(struct gossip *g);
+
+#endif

@@ -1,0 +1,199 @@
+/* members.c — the gossip member table (a shuffled array that doubles as the probe order), the
+ * core's seeded PRNG, random member selection, and small address/tag/number helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/core.h"
+
+/* splitmix64: the state is the caller's seed, so a run replays exactly. */
+uint64_t gossip_rand(struct gossip *g)
+{
+    uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint32_t gossip_rand_below(struct gossip *g, uint32_t n)
+{
+    return n ? (uint32_t)(gossip_rand(g) % n) : 0;
+}
+
+bool gossip_name_ok(const char *name)
+{
+    return name[0] != '\0' && memchr(name, '\0', GOSSIP_NAME_MAX) != NULL;
+}
+
+struct gossip_node *gossip_node_find(struct gossip *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (strncmp(g->nodes[i].m.name, name, GOSSIP_NAME_MAX) == 0)
+            return &g->nodes[i];
+    return NULL;
+}
+
+struct gossip_node *gossip_self(struct gossip *g)
+{
+    return gossip_node_find(g, g->cfg.name);
+}
+
+struct gossip_node *gossip_node_add(struct gossip *g, const char *name)
+{
+    if (g->n_nodes == g->cap_nodes) {
+        size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 16;
+        struct gossip_node *n = realloc(g->nodes, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        g->nodes = n;
+        g->cap_nodes = cap;
+    }
+    size_t at = gossip_rand_below(g, (uint32_t)g->n_nodes + 1);
+    memmove(&g->nodes[at + 1], &g->nodes[at], (g->n_nodes - at) * sizeof g->nodes[0]);
+    g->n_nodes++;
+    if (at < g->probe_index)
+        g->probe_index++; /* keeps the member the probe loop was about to visit next */
+    struct gossip_node *n = &g->nodes[at];
+    memset(n, 0, sizeof *n);
+    snprintf(n->m.name, sizeof n->m.name, "%s", name);
+    return n;
+}
+
+void gossip_node_remove(struct gossip *g, size_t i)
+{
+    memmove(&g->nodes[i], &g->nodes[i + 1], (g->n_nodes - i - 1) * sizeof g->nodes[0]);
+    g->n_nodes--;
+    if (i < g->probe_index)
+        g->probe_index--;
+}
+
+void gossip_nodes_shuffle(struct gossip *g)
+{
+    for (size_t i = g->n_nodes; i > 1; i--) {
+        size_t j = gossip_rand_below(g, (uint32_t)i);
+        struct gossip_node t = g->nodes[i - 1];
+        g->nodes[i - 1] = g->nodes[j];
+        g->nodes[j] = t;
+    }
+}
+
+size_t gossip_pick(struct gossip *g, size_t k, bool (*keep)(const struct gossip *, const struct gossip_node *),
+                   struct gossip_node **out)
+{
+    /* Reservoir sampling: one pass, uniform, no allocation. */
+    size_t seen = 0, got = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct gossip_node *n = &g->nodes[i];
+        if (strcmp(n->m.name, g->cfg.name) == 0 || !keep(g, n))
+            continue;
+        seen++;
+        if (got < k) {
+            out[got++] = n;
+        } else {
+            size_t j = gossip_rand_below(g, (uint32_t)seen);
+            if (j < k)
+                out[j] = n;
+        }
+    }
+    return got;
+}
+
+bool gossip_addr_equal(const struct gossip_addr *a, const struct gossip_addr *b)
+{
+    size_t len = a->family == GOSSIP_AF_INET ? 4 : 16;
+    return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, len) == 0;
+}
+
+bool gossip_tags_equal(const struct gossip_tags *a, const struct gossip_tags *b)
+{
+    return a->role == b->role && strncmp(a->dc, b->dc, sizeof a->dc) == 0 && a->rpc_port == b->rpc_port &&
+           a->raft_id == b->raft_id && a->bootstrap == b->bootstrap && a->expect == b->expect &&
+           strncmp(a->build, b->build, sizeof a->build) == 0 && a->proto_min == b->proto_min &&
+           a->proto_max == b->proto_max && a->proto_cur == b->proto_cur && a->raft_vsn == b->raft_vsn;
+}
+
+void gossip_addr_format(const struct gossip_addr *a, char *out, size_t n)
+{
+    if (a->family == GOSSIP_AF_INET) {
+        snprintf(out, n, "%u.%u.%u.%u:%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3], a->port);
+        return;
+    }
+    /* Full form without zero compression: unambiguous and enough for an error line. */
+    int w = snprintf(out, n, "[");
+    for (int i = 0; i < 16 && w > 0 && (size_t)w < n; i += 2)
+        w += snprintf(out + w, n - (size_t)w, "%s%x", i ? ":" : "", (unsigned)(a->ip[i] << 8 | a->ip[i + 1]));
+    if (w > 0 && (size_t)w < n)
+        snprintf(out + w, n - (size_t)w, "]:%u", a->port);
+}
+
+double gossip_ln(double x)
+{
+    if (x <= 0)
+        return 0;
+    /* x = m * 2^e with m in [1, 2), then ln m = 2 atanh((m-1)/(m+1)), a fast series there. */
+    int e = 0;
+    while (x >= 2) {
+        x /= 2;
+        e++;
+    }
+    while (x < 1) {
+        x *= 2;
+        e--;
+    }
+    double y = (x - 1) / (x + 1), y2 = y * y, term = y, sum = 0;
+    for (int k = 1; k < 40; k += 2) {
+        sum += term / k;
+        term *= y2;
+    }
+    return 2 * sum + e * 0.69314718055994530942;
+}
+
+uint32_t gossip_ceil_log10(uint64_t n)
+{
+    uint32_t d = 0;
+    for (uint64_t p = 1; p < n && d < 20; p *= 10)
+        d++;
+    return d;
+}
+
+size_t gossip_member_count(const struct gossip *g)
+{
+    return g->n_nodes;
+}
+
+const struct gossip_member *gossip_member_at(const struct gossip *g, size_t i)
+{
+    return i < g->n_nodes ? &g->nodes[i].m : NULL;
+}
+
+const struct gossip_member *gossip_member_find(const struct gossip *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (strncmp(g->nodes[i].m.name, name, GOSSIP_NAME_MAX) == 0)
+            return &g->nodes[i].m;
+    return NULL;
+}
+
+size_t gossip_alive_count(const struct gossip *g)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].m.state == GOSSIP_STATE_ALIVE || g->nodes[i].m.state == GOSSIP_STATE_SUSPECT)
+            c++;
+    return c;
+}
+
+const char *gossip_state_name(uint8_t state)
+{
+    switch (state) {
+    case GOSSIP_STATE_ALIVE:
+        return "alive";
+    case GOSSIP_STATE_SUSPECT:
+        return "suspect";
+    case GOSSIP_STATE_DEAD:
+        return "failed";
+    case GOSSIP_STATE_LEFT:
+        return "left";
+    }
+    return "unknown";
+}

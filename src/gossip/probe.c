@@ -1,0 +1,236 @@
+/* probe.c — SWIM failure detection: a randomized round-robin probe each (health-scaled) period,
+ * ping-req through k members plus a TCP fallback ping when the direct ack is late, suspicion when
+ * nothing answers by the period's end; and the helper side of ping-req, with Lifeguard nacks. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gossip/core.h"
+
+static bool probe_next_target(struct gossip *g, size_t *out)
+{
+    /* memberlist probe(): walk the shuffled array, skipping self and the dead; reshuffle on wrap. */
+    for (size_t checked = 0; checked <= g->n_nodes;) {
+        if (g->probe_index >= g->n_nodes) {
+            gossip_nodes_shuffle(g);
+            g->probe_index = 0;
+            checked++;
+            continue;
+        }
+        size_t i = g->probe_index++;
+        const struct gossip_member *m = &g->nodes[i].m;
+        if (strcmp(m->name, g->cfg.name) == 0 || m->state == GOSSIP_STATE_DEAD || m->state == GOSSIP_STATE_LEFT) {
+            checked++;
+            continue;
+        }
+        *out = i;
+        return true;
+    }
+    return false;
+}
+
+static void probe_start(struct gossip *g)
+{
+    size_t i;
+    uint64_t period = gossip_health_scale(g, g->cfg.probe_interval_ms);
+    g->next_probe_ms = g->now + period;
+    if (!probe_next_target(g, &i))
+        return;
+    const struct gossip_member *t = &g->nodes[i].m;
+    struct gossip_probe *p = &g->probe;
+    memset(p, 0, sizeof *p);
+    p->active = true;
+    p->seq = ++g->seq;
+    memcpy(p->target, t->name, GOSSIP_NAME_MAX);
+    p->start_ms = g->now;
+    p->timeout_ms = g->now + gossip_health_scale(g, g->cfg.probe_timeout_ms);
+    p->end_ms = g->now + period;
+
+    struct gossip_msg m[2];
+    memset(m, 0, sizeof m);
+    m[0].type = GOSSIP_MSG_PING;
+    m[0].u.ping.seq = p->seq;
+    memcpy(m[0].u.ping.node, t->name, GOSSIP_NAME_MAX);
+    snprintf(m[0].u.ping.source, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+    size_t n = 1;
+    if (t->state == GOSSIP_STATE_SUSPECT) {
+        /* Tell the suspect directly: it gets its chance to refute even if gossip misses it. */
+        m[1].type = GOSSIP_MSG_SUSPECT;
+        m[1].u.suspect.incarnation = t->incarnation;
+        memcpy(m[1].u.suspect.node, t->name, GOSSIP_NAME_MAX);
+        snprintf(m[1].u.suspect.from, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+        n = 2;
+    }
+    struct gossip_addr to = t->addr;
+    gossip_send_udp(g, &to, m, n);
+}
+
+static bool indirect_helper(const struct gossip *g, const struct gossip_node *n)
+{
+    return n->m.state == GOSSIP_STATE_ALIVE && strncmp(n->m.name, g->probe.target, GOSSIP_NAME_MAX) != 0;
+}
+
+static void probe_indirect(struct gossip *g)
+{
+    struct gossip_probe *p = &g->probe;
+    p->indirect_sent = true;
+    const struct gossip_node *t = gossip_node_find(g, p->target);
+    if (!t)
+        return;
+    struct gossip_addr target_addr = t->m.addr;
+    struct gossip_node *helpers[16];
+    size_t k = g->cfg.indirect_checks < 16 ? g->cfg.indirect_checks : 16;
+    size_t n = gossip_pick(g, k, indirect_helper, helpers);
+    struct gossip_addr to[16];
+    for (size_t i = 0; i < n; i++)
+        to[i] = helpers[i]->m.addr;
+    struct gossip_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = GOSSIP_MSG_PING_REQ;
+    m.u.ping_req.seq = p->seq;
+    memcpy(m.u.ping_req.node, p->target, GOSSIP_NAME_MAX);
+    m.u.ping_req.addr = target_addr;
+    m.u.ping_req.nack = true;
+    snprintf(m.u.ping_req.source, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+    for (size_t i = 0; i < n; i++)
+        if (gossip_send_udp(g, &to[i], &m, 1) == 0)
+            p->expected_nacks++;
+
+    /* The TCP fallback tells "UDP is blocked" apart from "the node is down". */
+    struct gossip_msg ping;
+    memset(&ping, 0, sizeof ping);
+    ping.type = GOSSIP_MSG_PING;
+    ping.u.ping.seq = p->seq;
+    memcpy(ping.u.ping.node, p->target, GOSSIP_NAME_MAX);
+    snprintf(ping.u.ping.source, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+    gossip_send_tcp(g, &target_addr, 0, &ping, 1);
+}
+
+static void probe_fail(struct gossip *g)
+{
+    struct gossip_probe *p = &g->probe;
+    p->active = false;
+    /* Lifeguard: helpers that answered with nacks are alive and were reachable, so the fault is
+     * probably the target's; missing nacks (or no helpers at all) point at ourselves. */
+    int delta = 1;
+    if (p->expected_nacks > 0)
+        delta = p->nacks < p->expected_nacks ? (int)(p->expected_nacks - p->nacks) : 0;
+    gossip_health_apply(g, delta);
+    const struct gossip_node *t = gossip_node_find(g, p->target);
+    if (!t)
+        return;
+    struct gossip_msg_suspect s = {.incarnation = t->m.incarnation};
+    memcpy(s.node, t->m.name, GOSSIP_NAME_MAX);
+    snprintf(s.from, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+    gossip_on_suspect(g, &s);
+}
+
+static void relay_tick(struct gossip *g)
+{
+    for (size_t i = 0; i < g->n_relays;) {
+        struct gossip_relay *r = &g->relays[i];
+        if (r->deadline_ms > g->now) {
+            i++;
+            continue;
+        }
+        if (r->want_nack) {
+            struct gossip_msg m = {.type = GOSSIP_MSG_NACK};
+            m.u.nack.seq = r->orig_seq;
+            struct gossip_addr to = r->origin;
+            g->relays[i] = g->relays[--g->n_relays];
+            gossip_send_udp(g, &to, &m, 1);
+        } else {
+            g->relays[i] = g->relays[--g->n_relays];
+        }
+    }
+}
+
+void gossip_probe_tick(struct gossip *g)
+{
+    relay_tick(g);
+    struct gossip_probe *p = &g->probe;
+    if (p->active && !p->indirect_sent && g->now >= p->timeout_ms)
+        probe_indirect(g);
+    if (p->active && g->now >= p->end_ms)
+        probe_fail(g);
+    if (!p->active && !g->leaving && g->now >= g->next_probe_ms)
+        probe_start(g);
+}
+
+uint64_t gossip_probe_deadline(const struct gossip *g)
+{
+    uint64_t t = GOSSIP_NOTIME;
+    const struct gossip_probe *p = &g->probe;
+    if (p->active)
+        t = p->indirect_sent ? p->end_ms : p->timeout_ms;
+    else if (!g->leaving)
+        t = g->next_probe_ms;
+    if (p->active && !g->leaving && g->next_probe_ms < t)
+        t = g->next_probe_ms;
+    for (size_t i = 0; i < g->n_relays; i++)
+        if (g->relays[i].deadline_ms < t)
+            t = g->relays[i].deadline_ms;
+    return t;
+}
+
+void gossip_on_ping(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_ping *m)
+{
+    /* A ping meant for a previous owner of this address must not vouch for it. */
+    if (m->node[0] && strncmp(m->node, g->cfg.name, GOSSIP_NAME_MAX) != 0)
+        return;
+    struct gossip_msg ack = {.type = GOSSIP_MSG_ACK};
+    ack.u.ack.seq = m->seq;
+    if (p->transport == GOSSIP_TCP)
+        gossip_send_tcp(g, &p->peer, p->conn, &ack, 1);
+    else
+        gossip_send_udp(g, &p->peer, &ack, 1);
+}
+
+void gossip_on_ping_req(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_ping_req *m)
+{
+    if (g->n_relays == GOSSIP_RELAY_MAX) {
+        /* Saturated: forget the oldest request; its requester will simply count a missing nack. */
+        memmove(&g->relays[0], &g->relays[1], (GOSSIP_RELAY_MAX - 1) * sizeof g->relays[0]);
+        g->n_relays--;
+    }
+    struct gossip_relay *r = &g->relays[g->n_relays++];
+    r->seq = ++g->seq;
+    r->orig_seq = m->seq;
+    r->origin = p->peer;
+    r->want_nack = m->nack;
+    r->deadline_ms = g->now + g->cfg.probe_timeout_ms;
+    struct gossip_msg ping;
+    memset(&ping, 0, sizeof ping);
+    ping.type = GOSSIP_MSG_PING;
+    ping.u.ping.seq = r->seq;
+    memcpy(ping.u.ping.node, m->node, GOSSIP_NAME_MAX);
+    snprintf(ping.u.ping.source, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+    gossip_send_udp(g, &m->addr, &ping, 1);
+}
+
+void gossip_on_ack(struct gossip *g, uint32_t seq)
+{
+    struct gossip_probe *p = &g->probe;
+    if (p->active && seq == p->seq) {
+        p->active = false;
+        if (!p->indirect_sent)
+            gossip_health_apply(g, -1); /* a timely direct ack: we are keeping up */
+        return;
+    }
+    for (size_t i = 0; i < g->n_relays; i++) {
+        if (g->relays[i].seq != seq)
+            continue;
+        struct gossip_msg ack = {.type = GOSSIP_MSG_ACK};
+        ack.u.ack.seq = g->relays[i].orig_seq;
+        struct gossip_addr to = g->relays[i].origin;
+        g->relays[i] = g->relays[--g->n_relays];
+        gossip_send_udp(g, &to, &ack, 1);
+        return;
+    }
+}
+
+void gossip_on_nack(struct gossip *g, uint32_t seq)
+{
+    struct gossip_probe *p = &g->probe;
+    if (p->active && seq == p->seq && p->nacks < p->expected_nacks)
+        p->nacks++;
+}

@@ -1,0 +1,179 @@
+/* pushpull.c — anti-entropy and join: full-state exchange over a TCP stream (on join, then
+ * periodically with a random member, scaled up for large pools), the merge of a remote table into
+ * ours, name-conflict refusal on join, and serf-style reconnect attempts to failed members. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/core.h"
+
+static struct gossip_member *local_states(struct gossip *g, uint32_t *n)
+{
+    struct gossip_member *s = malloc((g->n_nodes ? g->n_nodes : 1) * sizeof *s);
+    if (!s)
+        return NULL;
+    uint32_t k = 0;
+    for (size_t i = 0; i < g->n_nodes && k < GOSSIP_PUSH_PULL_MAX; i++)
+        s[k++] = g->nodes[i].m;
+    *n = k;
+    return s;
+}
+
+static int send_states(struct gossip *g, const struct gossip_addr *to, uint64_t conn, bool join, bool reply)
+{
+    struct gossip_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = GOSSIP_MSG_PUSH_PULL;
+    m.u.push_pull.join = join;
+    m.u.push_pull.reply = reply;
+    m.u.push_pull.states = local_states(g, &m.u.push_pull.n_states);
+    if (!m.u.push_pull.states)
+        return -1;
+    return gossip_send_tcp(g, to, conn, &m, 1);
+}
+
+int gossip_push_pull_send(struct gossip *g, const struct gossip_addr *to, bool join)
+{
+    return send_states(g, to, 0, join, false);
+}
+
+/* A joiner that claims a name held by a live member at another address is refused whole: merging
+ * the rest of its table would make two clusters half-agree about who that name is. */
+static bool join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m, char *err, size_t errlen,
+                          struct gossip_member *holder, struct gossip_addr *claim)
+{
+    for (uint32_t i = 0; i < m->n_states; i++) {
+        const struct gossip_member *s = &m->states[i];
+        if (!gossip_name_ok(s->name) || (s->state != GOSSIP_STATE_ALIVE && s->state != GOSSIP_STATE_SUSPECT))
+            continue;
+        const struct gossip_node *n = gossip_node_find(g, s->name);
+        if (!n || (n->m.state != GOSSIP_STATE_ALIVE && n->m.state != GOSSIP_STATE_SUSPECT) ||
+            gossip_addr_equal(&n->m.addr, &s->addr))
+            continue;
+        char a[64], b[64];
+        gossip_addr_format(&n->m.addr, a, sizeof a);
+        gossip_addr_format(&s->addr, b, sizeof b);
+        snprintf(err, errlen, "node name \"%s\" is already in use by %s (claimed by %s)", s->name, a, b);
+        *holder = n->m;
+        *claim = s->addr;
+        return true;
+    }
+    return false;
+}
+
+static void merge(struct gossip *g, const struct gossip_msg_push_pull *m)
+{
+    for (uint32_t i = 0; i < m->n_states; i++) {
+        const struct gossip_member *s = &m->states[i];
+        if (!gossip_name_ok(s->name))
+            continue;
+        switch (s->state) {
+        case GOSSIP_STATE_ALIVE: {
+            struct gossip_msg_alive a = {.incarnation = s->incarnation, .addr = s->addr, .tags = s->tags};
+            memcpy(a.node, s->name, GOSSIP_NAME_MAX);
+            gossip_on_alive(g, &a, true);
+            break;
+        }
+        case GOSSIP_STATE_LEFT: {
+            struct gossip_msg_dead d = {.incarnation = s->incarnation};
+            memcpy(d.node, s->name, GOSSIP_NAME_MAX);
+            memcpy(d.from, s->name, GOSSIP_NAME_MAX);
+            gossip_on_dead(g, &d);
+            break;
+        }
+        case GOSSIP_STATE_DEAD:
+        case GOSSIP_STATE_SUSPECT: {
+            /* Second-hand death is only a suspicion here: the member gets its chance to refute. */
+            struct gossip_msg_suspect sp = {.incarnation = s->incarnation};
+            memcpy(sp.node, s->name, GOSSIP_NAME_MAX);
+            snprintf(sp.from, GOSSIP_NAME_MAX, "%s", g->cfg.name);
+            gossip_on_suspect(g, &sp);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+void gossip_on_push_pull(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_push_pull *m)
+{
+    if (!m->reply && (p->transport != GOSSIP_TCP || p->conn == 0))
+        return; /* a request we could not answer on its stream */
+    if (!m->reply && m->join) {
+        char err[GOSSIP_ERR_MAX];
+        struct gossip_member holder;
+        struct gossip_addr claim;
+        if (join_conflict(g, m, err, sizeof err, &holder, &claim)) {
+            gossip_emit(g, GOSSIP_EV_CONFLICT, &holder);
+            if (g->n_events) {
+                struct gossip_event *e = &g->events[g->n_events - 1];
+                e->other = claim;
+                memcpy(e->err, err, sizeof e->err);
+            }
+            struct gossip_msg r = {.type = GOSSIP_MSG_ERR};
+            memcpy(r.u.err.text, err, sizeof r.u.err.text);
+            gossip_send_tcp(g, &p->peer, p->conn, &r, 1);
+            return;
+        }
+    }
+    merge(g, m);
+    /* Merged first, so the reply already carries our refutations of what the peer believed. */
+    if (!m->reply)
+        send_states(g, &p->peer, p->conn, m->join, true);
+}
+
+static bool pp_target(const struct gossip *g, const struct gossip_node *n)
+{
+    (void)g;
+    return n->m.state == GOSSIP_STATE_ALIVE;
+}
+
+void gossip_push_pull_tick(struct gossip *g)
+{
+    if (g->next_push_pull_ms == GOSSIP_NOTIME || g->now < g->next_push_pull_ms)
+        return;
+    /* memberlist pushPullScale: one more interval per doubling above 32 members. */
+    uint64_t mult = 1;
+    for (size_t n = g->n_nodes; n > 32; n = (n + 1) / 2)
+        mult++;
+    g->next_push_pull_ms = g->now + mult * g->cfg.push_pull_interval_ms;
+    if (g->leaving)
+        return;
+    struct gossip_node *pick;
+    if (gossip_pick(g, 1, pp_target, &pick) == 1) {
+        struct gossip_addr to = pick->m.addr;
+        gossip_push_pull_send(g, &to, false);
+    }
+}
+
+static bool failed_member(const struct gossip *g, const struct gossip_node *n)
+{
+    (void)g;
+    return n->m.state == GOSSIP_STATE_DEAD;
+}
+
+void gossip_reconnect_tick(struct gossip *g)
+{
+    if (g->now < g->next_reconnect_ms)
+        return;
+    g->next_reconnect_ms = g->now + g->cfg.reconnect_interval_ms;
+    if (g->leaving)
+        return;
+    size_t failed = 0, alive = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        uint8_t s = g->nodes[i].m.state;
+        failed += s == GOSSIP_STATE_DEAD;
+        alive += s == GOSSIP_STATE_ALIVE || s == GOSSIP_STATE_SUSPECT;
+    }
+    if (failed == 0)
+        return;
+    /* serf: try with probability failed/alive, so a big pool does not storm a few dead nodes. */
+    if (gossip_rand_below(g, 1000000) >= (uint64_t)1000000 * failed / (alive ? alive : 1))
+        return;
+    struct gossip_node *pick;
+    if (gossip_pick(g, 1, failed_member, &pick) == 1) {
+        struct gossip_addr to = pick->m.addr;
+        gossip_push_pull_send(g, &to, false);
+    }
+}
