@@ -159,14 +159,16 @@ enum raft_progress_state {
 /* The leader's view of one other server. */
 struct raft_progress {
     raft_id id;
+    char addr[RAFT_ADDR_MAX];
     uint64_t match;
     uint64_t next;
     uint8_t state;         /* enum raft_progress_state */
     bool paused;           /* probe: an append is outstanding */
     bool recent_active;    /* heard from since the last check-quorum round */
     uint64_t pending_snapshot;
-    uint32_t inflight;     /* appends outstanding (replicate state) */
-    uint64_t last_sent;    /* highest index sent in the replicate stream */
+    uint64_t *infl;        /* ring of last indexes of appends in flight (replicate state) */
+    uint32_t infl_head;
+    uint32_t infl_n;
     uint64_t read_ack;     /* highest ReadIndex round it confirmed */
     unsigned snapshot_ticks; /* ticks since the snapshot was sent (resent after a timeout) */
 };
@@ -254,9 +256,10 @@ struct raft {
     uint64_t last_term;              /* hard state last reported */
     raft_id last_vote;
     bool in_ready;                   /* between raft_ready and raft_advance */
-    uint64_t rd_last_entry;          /* last index handed out for persistence */
-    uint64_t rd_last_committed;
-    bool rd_snapshot;
+    uint64_t rd_durable_to;          /* last index once the handed-out ready is durable */
+    uint64_t rd_applied_to;          /* applied once the handed-out ready is applied */
+    size_t rd_cap_reads;
+    bool snapshot_asked;             /* snapshot_wanted reported since the last snapshot */
 };
 
 /* ---- lifecycle ---- */

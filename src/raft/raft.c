@@ -1,0 +1,524 @@
+/* raft.c — lifecycle, the Ready/Advance hand-off and accessors of the pure Raft core.
+ * The design notes below are the invariants every other file of the core relies on.
+ *
+ * NOTES ON THE DESIGN OF THE RAFT CORE
+ *
+ * (1) The core is deterministic: its only inputs are raft_tick, raft_step, proposals and
+ *     raft_advance; randomness comes from an xorshift state seeded by the options.
+ * (2) Term and vote change only in memory; raft_ready reports them and any message that depends
+ *     on them (vote requests and replies, append replies, a new leader's first appends) goes to
+ *     msgs_after_persist, which the caller sends only after the hard state is durable.
+ * (3) votedFor is cleared only when the term changes (raft_become_follower keeps it in the same
+ *     term), so a candidate that steps down in its term can never vote twice.
+ * (4) The leader counts itself toward commitment with r->durable, which moves only in
+ *     raft_advance, i.e. after its own fsync; followers acknowledge from msgs_after_persist.
+ * (5) A leader commits by counting replicas only an entry of its current term (Figure 8);
+ *     earlier entries commit indirectly. It appends a NOOP on election for that purpose.
+ * (6) Entries are applied in order, exactly once: rd.committed is (applied, min(commit,
+ *     durable)], and applied moves only in raft_advance or when a snapshot replaces the state.
+ * (7) A follower truncates only from the first entry whose term conflicts, and never at or
+ *     below its commit index; a stale, duplicated or reordered append that matches is a no-op.
+ * (8) The configuration in effect is the newest CONFIG entry in the log, committed or not;
+ *     a truncation that removes it falls back to the previous one. A leader appends a new
+ *     configuration only when the previous one is committed and it has committed an entry of
+ *     its own term (pending_conf_index <= commit and own_term_committed).
+ * (9) Only voters of the configuration in effect campaign, vote counts and quorums count only
+ *     voters, and a server with no configuration never campaigns.
+ * (10) Between raft_ready and raft_advance nothing mutates the core, so rd may borrow the log,
+ *     the snapshot and the message bodies. Outgoing appends record an index range that is
+ *     resolved to log memory in raft_ready; leader traffic is dropped from the outbox when
+ *     leadership is lost, and compaction runs only at the end of raft_advance, when the outbox
+ *     is empty, so a range is always present when resolved.
+ *
+ * ROLES
+ *
+ *                 timeout, pre_vote           pre-vote quorum
+ *   FOLLOWER ----------------------> PRECANDIDATE ----------------> CANDIDATE --(vote quorum)--> LEADER
+ *      ^  |  timeout, no pre_vote / TimeoutNow                          ^ |                        |
+ *      |  +-------------------------------------------------------------+ | timeout: new term       |
+ *      +------------ higher term, append from a leader, rejected, ----------+-------------------------+
+ *                    lost quorum (check-quorum), removed from the configuration
+ *
+ *   FOLLOWER -> PRECANDIDATE/CANDIDATE   [raft_campaign]        (election.c)
+ *   CANDIDATE -> LEADER                  [raft_become_leader]   (election.c)
+ *   any -> FOLLOWER                      [raft_become_follower] (election.c)
+ */
+#include "raft/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *raft_role_name(enum raft_role role)
+{
+    switch (role) {
+    case RAFT_FOLLOWER:
+        return "Follower";
+    case RAFT_PRECANDIDATE:
+    case RAFT_CANDIDATE:
+        return "Candidate";
+    case RAFT_LEADER:
+        return "Leader";
+    }
+    return "Unknown";
+}
+
+const char *raft_strerror(int err)
+{
+    switch (err) {
+    case RAFT_OK:
+        return "ok";
+    case RAFT_ENOTLEADER:
+        return "node is not the leader";
+    case RAFT_EBUSY:
+        return "a configuration change is already in progress";
+    case RAFT_ENOMEM:
+        return "out of memory";
+    case RAFT_EINVAL:
+        return "invalid argument";
+    case RAFT_ENOTFOUND:
+        return "server not found in the configuration";
+    case RAFT_EEXIST:
+        return "server already in the configuration";
+    case RAFT_ETRANSFER:
+        return "leadership transfer in progress";
+    case RAFT_ETOOBIG:
+        return "entry or configuration too large";
+    case RAFT_ESTALE:
+        return "snapshot index is stale or not yet applied";
+    }
+    return "unknown error";
+}
+
+void raft_options_default(struct raft_options *o, raft_id id, const char *addr)
+{
+    memset(o, 0, sizeof *o);
+    o->id = id;
+    if (addr)
+        snprintf(o->addr, sizeof o->addr, "%s", addr);
+    o->election_ticks = 10;
+    o->heartbeat_ticks = 1;
+    o->pre_vote = true;
+    o->check_quorum = true;
+    o->max_entries_per_msg = 64;
+    o->max_inflight_msgs = 32;
+    o->snapshot_threshold = 16384;
+    o->snapshot_trailing = 10240;
+}
+
+uint64_t raft_rand(struct raft *r)
+{
+    /* xorshift64*: tiny, seedable, good enough to spread election timeouts. */
+    uint64_t x = r->prng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->prng = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static int restore_log(struct raft *r, const struct raft_restore *st)
+{
+    const struct raft_snapshot *s = st ? st->snapshot : NULL;
+    uint64_t si = s ? s->index : 0, stt = s ? s->term : 0;
+    size_t skip = 0;
+    if (s && si) {
+        if (raft_config_copy(&r->snap.config, &s->config) != 0)
+            return RAFT_ENOMEM;
+        r->snap.index = si;
+        r->snap.term = stt;
+        if (s->len) {
+            r->snap.data = malloc(s->len);
+            if (r->snap.data == NULL)
+                return RAFT_ENOMEM;
+            memcpy(r->snap.data, s->data, s->len);
+            r->snap.len = s->len;
+        }
+    }
+    uint64_t base = si, base_term = stt;
+    if (st && st->n_entries) {
+        uint64_t first = st->entries[0].index;
+        if (first == 0 || first > si + 1)
+            return RAFT_EINVAL;
+        if (first <= si) {
+            /* Trailing entries kept behind the snapshot: the first one becomes the base. */
+            uint64_t t;
+            base = first;
+            base_term = st->entries[0].term;
+            skip = 1;
+            if (si - first + 1 > st->n_entries)
+                return RAFT_EINVAL;
+            t = st->entries[si - first].term;
+            if (t != stt && si)
+                return RAFT_EINVAL;
+        } else if (si == 0) {
+            base = 0;
+            base_term = 0;
+        }
+    }
+    raft_memlog_init(&r->log, base, base_term);
+    for (size_t i = skip; st && i < st->n_entries; i++) {
+        const struct raft_entry *e = &st->entries[i];
+        if (e->index != raft_memlog_last(&r->log) + 1 || e->term < raft_memlog_last_term(&r->log))
+            return RAFT_EINVAL;
+        int rc = raft_memlog_append(&r->log, e);
+        if (rc != RAFT_OK)
+            return rc;
+    }
+    return RAFT_OK;
+}
+
+int raft_init(struct raft *r, const struct raft_options *o, const struct raft_restore *st)
+{
+    memset(r, 0, sizeof *r);
+    if (o->id == 0 || o->election_ticks < 2 || o->heartbeat_ticks == 0 ||
+        o->heartbeat_ticks >= o->election_ticks || o->max_entries_per_msg == 0 ||
+        o->max_inflight_msgs == 0)
+        return RAFT_EINVAL;
+    r->o = *o;
+    r->o.addr[RAFT_ADDR_MAX - 1] = '\0';
+    r->prng = o->seed ? o->seed : o->id;
+    if (r->prng == 0)
+        r->prng = 1;
+    int rc = restore_log(r, st);
+    if (rc != RAFT_OK) {
+        raft_close(r);
+        return rc;
+    }
+    if (st) {
+        r->term = st->term;
+        r->vote = st->vote;
+        if (raft_memlog_last_term(&r->log) > r->term) {
+            raft_close(r);
+            return RAFT_EINVAL;
+        }
+    }
+    r->last_term = r->term;
+    r->last_vote = r->vote;
+    r->commit = r->applied = r->snap.index;
+    r->durable = raft_memlog_last(&r->log);
+    r->unstable = r->durable + 1;
+    raft_config_refresh(r);
+    r->role = RAFT_FOLLOWER;
+    r->last_role = RAFT_FOLLOWER;
+    raft_reset_timeout(r);
+    raft_logf(r, LOG_INFO, "Node at %s [Follower] entering Follower state", r->o.addr);
+    return RAFT_OK;
+}
+
+void raft_close(struct raft *r)
+{
+    raft_memlog_free(&r->log);
+    raft_config_free(&r->config);
+    raft_config_free(&r->snap.config);
+    free(r->snap.data);
+    r->snap.data = NULL;
+    raft_progress_free_all(r);
+    free(r->voters_granted);
+    free(r->reads);
+    free(r->ready_reads);
+    free(r->rd_reads);
+    free(r->out.v);
+    free(r->out_after.v);
+    free(r->rd_out.v);
+    free(r->rd_out_after.v);
+    memset(r, 0, sizeof *r);
+}
+
+int raft_bootstrap(struct raft *r, const struct raft_config *cfg)
+{
+    if (raft_memlog_last(&r->log) != 0 || r->snap.index != 0 || r->in_ready)
+        return RAFT_EINVAL;
+    const struct raft_server *self = raft_config_find(cfg, r->o.id);
+    if (self == NULL || !self->voter)
+        return RAFT_EINVAL;
+    struct buf b;
+    buf_init(&b, 0);
+    if (raft_config_encode(cfg, &b) != 0) {
+        buf_free(&b);
+        return RAFT_ETOOBIG;
+    }
+    struct raft_entry e = {.term = 1, .index = 1, .type = RAFT_ENTRY_CONFIG,
+                           .len = (uint32_t)b.len, .data = b.data};
+    int rc = raft_memlog_append(&r->log, &e);
+    buf_free(&b);
+    if (rc != RAFT_OK)
+        return rc;
+    if (r->term < 1) {
+        r->term = 1;
+        r->vote = 0;
+    }
+    raft_config_refresh(r);
+    return RAFT_OK;
+}
+
+/* ---- outbox ---- */
+
+static struct raft_msg *msgq_push(struct raft_msgq *q)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        struct raft_msg *v = realloc(q->v, cap * sizeof *v);
+        if (v == NULL)
+            return NULL;
+        q->v = v;
+        q->cap = cap;
+    }
+    struct raft_msg *m = &q->v[q->n++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+bool raft_hard_state_dirty(const struct raft *r)
+{
+    return r->term != r->last_term || r->vote != r->last_vote;
+}
+
+struct raft_msg *raft_send(struct raft *r, raft_id to, uint8_t type, bool after_persist)
+{
+    bool after = after_persist || raft_hard_state_dirty(r);
+    struct raft_msg *m = msgq_push(after ? &r->out_after : &r->out);
+    if (m == NULL)
+        return NULL;
+    m->type = type;
+    m->from = r->o.id;
+    m->to = to;
+    m->term = r->term;
+    return m;
+}
+
+static bool is_leader_traffic(uint8_t type)
+{
+    return type == RAFT_MSG_APPEND || type == RAFT_MSG_SNAPSHOT || type == RAFT_MSG_TIMEOUT_NOW;
+}
+
+static void drop_from(struct raft_msgq *q)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < q->n; i++)
+        if (!is_leader_traffic(q->v[i].type))
+            q->v[k++] = q->v[i];
+    q->n = k;
+}
+
+void raft_drop_leader_msgs(struct raft *r)
+{
+    drop_from(&r->out);
+    drop_from(&r->out_after);
+}
+
+/* Binds an outgoing message to the memory it borrows; false if it can no longer be sent. */
+static bool resolve(struct raft *r, struct raft_msg *m)
+{
+    if (m->type == RAFT_MSG_APPEND && m->u.append.n_entries) {
+        struct raft_entry *e = raft_memlog_at(&r->log, m->u.append.prev_index + 1);
+        uint64_t last = m->u.append.prev_index + m->u.append.n_entries;
+        if (e == NULL || last > raft_memlog_last(&r->log))
+            return false;
+        m->u.append.entries = e;
+    } else if (m->type == RAFT_MSG_SNAPSHOT) {
+        if (r->snap.index == 0)
+            return false;
+        m->u.snapshot.last_index = r->snap.index;
+        m->u.snapshot.last_term = r->snap.term;
+        m->u.snapshot.config = r->snap.config;
+        m->u.snapshot.len = r->snap.len;
+        m->u.snapshot.data = r->snap.data;
+    }
+    return true;
+}
+
+static void take_queue(struct raft *r, struct raft_msgq *from, struct raft_msgq *to)
+{
+    struct raft_msgq t = *to;
+    *to = *from;
+    t.n = 0;
+    *from = t;
+    size_t k = 0;
+    for (size_t i = 0; i < to->n; i++)
+        if (resolve(r, &to->v[i]))
+            to->v[k++] = to->v[i];
+    to->n = k;
+}
+
+/* ---- ready / advance ---- */
+
+static uint64_t apply_limit(const struct raft *r)
+{
+    return r->commit < r->durable ? r->commit : r->durable;
+}
+
+static bool want_snapshot(const struct raft *r)
+{
+    return !r->snapshot_asked && r->applied > r->snap.index &&
+           r->applied - r->snap.index >= r->o.snapshot_threshold;
+}
+
+bool raft_ready(struct raft *r, struct raft_ready *rd)
+{
+    memset(rd, 0, sizeof *rd);
+    if (r->in_ready)
+        return false;
+    if (r->role == RAFT_LEADER && r->bcast_pending) {
+        r->bcast_pending = false;
+        raft_bcast_append(r, false);
+    }
+    uint64_t last = raft_memlog_last(&r->log);
+    bool soft = r->role != r->last_role || r->leader != r->last_leader;
+    bool hard = raft_hard_state_dirty(r);
+    bool work = soft || hard || r->snap_unstable || r->truncate_from || r->unstable <= last ||
+                r->out.n || r->out_after.n || r->applied < apply_limit(r) || r->n_ready_reads ||
+                r->compact_pending || want_snapshot(r);
+    if (!work)
+        return false;
+
+    rd->soft_state_changed = soft;
+    rd->role = r->role;
+    rd->leader = r->leader;
+    r->last_role = r->role;
+    r->last_leader = r->leader;
+
+    rd->hard_state_changed = hard;
+    rd->term = r->term;
+    rd->vote = r->vote;
+    r->last_term = r->term;
+    r->last_vote = r->vote;
+
+    if (r->snap_unstable)
+        rd->snapshot = &r->snap;
+    rd->truncate_from = r->truncate_from;
+    r->truncate_from = 0;
+    if (r->unstable <= last) {
+        rd->entries = raft_memlog_at(&r->log, r->unstable);
+        rd->n_entries = (size_t)(last - r->unstable + 1);
+    }
+    r->rd_durable_to = last;
+
+    uint64_t lim = apply_limit(r);
+    if (r->applied < lim) {
+        rd->committed = raft_memlog_at(&r->log, r->applied + 1);
+        rd->n_committed = rd->committed ? (size_t)(lim - r->applied) : 0;
+    }
+    r->rd_applied_to = rd->n_committed ? lim : r->applied;
+
+    take_queue(r, &r->out, &r->rd_out);
+    take_queue(r, &r->out_after, &r->rd_out_after);
+    rd->msgs = r->rd_out.v;
+    rd->n_msgs = r->rd_out.n;
+    rd->msgs_after_persist = r->rd_out_after.v;
+    rd->n_msgs_after_persist = r->rd_out_after.n;
+
+    /* Ready reads move to a buffer owned until raft_advance. */
+    struct raft_read_state *t = r->rd_reads;
+    size_t tcap = r->rd_cap_reads;
+    r->rd_reads = r->ready_reads;
+    r->rd_cap_reads = r->cap_ready_reads;
+    r->rd_n_reads = r->n_ready_reads;
+    r->ready_reads = t;
+    r->cap_ready_reads = tcap;
+    r->n_ready_reads = 0;
+    rd->reads = r->rd_reads;
+    rd->n_reads = r->rd_n_reads;
+
+    if (want_snapshot(r)) {
+        rd->snapshot_wanted = true;
+        r->snapshot_asked = true;
+    }
+    r->in_ready = true;
+    return true;
+}
+
+void raft_advance(struct raft *r, struct raft_ready *rd)
+{
+    if (!r->in_ready)
+        return;
+    r->in_ready = false;
+    r->snap_unstable = false;
+    if (r->rd_durable_to > r->durable || rd->n_entries || rd->truncate_from || rd->snapshot)
+        r->durable = r->rd_durable_to;
+    r->unstable = r->durable + 1;
+    if (r->rd_applied_to > r->applied)
+        r->applied = r->rd_applied_to;
+    r->rd_out.n = 0;
+    r->rd_out_after.n = 0;
+    r->rd_n_reads = 0;
+    memset(rd, 0, sizeof *rd);
+    raft_compact_if_pending(r); /* first: the outbox is empty only now (note 10) */
+    if (r->role == RAFT_LEADER && raft_maybe_commit(r))
+        raft_on_commit_advanced(r);
+}
+
+/* ---- accessors ---- */
+
+enum raft_role raft_state(const struct raft *r)
+{
+    return r->role;
+}
+
+uint64_t raft_term(const struct raft *r)
+{
+    return r->term;
+}
+
+raft_id raft_leader(const struct raft *r)
+{
+    return r->leader;
+}
+
+raft_id raft_vote(const struct raft *r)
+{
+    return r->vote;
+}
+
+uint64_t raft_commit_index(const struct raft *r)
+{
+    return r->commit;
+}
+
+uint64_t raft_applied_index(const struct raft *r)
+{
+    return r->applied;
+}
+
+uint64_t raft_last_index(const struct raft *r)
+{
+    return raft_memlog_last(&r->log);
+}
+
+uint64_t raft_last_term(const struct raft *r)
+{
+    return raft_memlog_last_term(&r->log);
+}
+
+uint64_t raft_snapshot_index(const struct raft *r)
+{
+    return r->snap.index;
+}
+
+uint64_t raft_snapshot_term(const struct raft *r)
+{
+    return r->snap.term;
+}
+
+uint64_t raft_last_contact(const struct raft *r)
+{
+    return r->role == RAFT_LEADER ? 0 : r->last_contact;
+}
+
+const struct raft_config *raft_configuration(const struct raft *r)
+{
+    return &r->config;
+}
+
+const char *raft_leader_addr(const struct raft *r)
+{
+    if (r->leader == 0)
+        return NULL;
+    const struct raft_server *s = raft_config_find(&r->config, r->leader);
+    return s ? s->addr : NULL;
+}
+
+const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index)
+{
+    return raft_memlog_at(&r->log, index);
+}
