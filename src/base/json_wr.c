@@ -195,6 +195,11 @@ void json_wr_double(struct json_wr *w, double v)
         put_text(w, "null");
         return;
     }
+    if (v == 0 && signbit(v)) {
+        /* "-0" would read back as the integer 0 and lose the sign; "-0.0" stays a double. */
+        put_text(w, "-0.0");
+        return;
+    }
     char t[40];
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(t, sizeof t, "%.*g", prec, v);

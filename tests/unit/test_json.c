@@ -243,6 +243,7 @@ static void round_trip(void **state)
         "{\"a\":[1,2.5,-0.001,1e300,\"\\u00e9\\ud83d\\ude00\",{\"b\":null}],\"c\":true}",
         "[\"\\u0000\\u001f\",-9223372036854775808,123456789012345678901234567890]",
         "3.141592653589793",
+        "[-0.0, -0, 0.0, 1e10, -1.5e-7]",
     };
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         struct json_value v, v2;
