@@ -1,9 +1,12 @@
 /* sim_raft.c — the deterministic Raft cluster simulator: per seed, a random cluster, fault mix and
  * schedule, then a heal phase that must converge in bounded time; plus named scripted scenarios.
- * Usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all [-trace] [-v] */
+ * Usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all [-trace] [-v] [-no-member] */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sim/lib_raftsim_cluster.h"
 
@@ -13,6 +16,7 @@
 struct sim_opts {
     bool trace;
     bool verbose;
+    bool no_member; /* -no-member: no membership changes, to tell their bugs from others */
     const char *argv0;
 };
 
@@ -316,6 +320,8 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
         .read_pm = (unsigned)raftsim_rng_range(g, 0, 100),
         .down_max = raftsim_rng_range(g, 20, 1500),
     };
+    if (so->no_member)
+        z.member_pm = 0;
     raftsim_tracef(&c->tr,
                    "seed %llu: %u servers, heartbeat %u ticks, snapshot every %llu keep %llu, "
                    "drop %u%% dup %u%% delay 1..%llu, crash-in-ready %u/1000",
@@ -348,6 +354,54 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
     return ok;
 }
 
+/* Runs a seed in a child process so that a crash or sanitizer abort inside the core fails that
+ * seed (with its replay command) instead of the whole run; a hang is cut by an alarm. Replays
+ * (-seed S) run in-process so a debugger sees everything. */
+static bool run_isolated(uint64_t seed, const struct sim_opts *so, char *why, size_t whylen)
+{
+    if (so->trace)
+        return run_seed(seed, so, why, whylen);
+    int fds[2];
+    if (pipe(fds))
+        return run_seed(seed, so, why, whylen);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return run_seed(seed, so, why, whylen);
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        alarm(120);
+        bool ok = run_seed(seed, so, why, whylen);
+        if (!ok && write(fds[1], why, strlen(why)) < 0)
+            _exit(3);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t k;
+    while (got + 1 < whylen && (k = read(fds[0], why + got, whylen - 1 - got)) > 0)
+        got += (size_t)k;
+    why[got] = 0;
+    close(fds[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return true;
+    if (!got) {
+        if (WIFSIGNALED(st))
+            snprintf(why, whylen, "killed by signal %d%s", WTERMSIG(st),
+                     WTERMSIG(st) == SIGALRM ? " (hang)" : "");
+        else
+            snprintf(why, whylen, "crashed (exit %d): sanitizer or assertion report above",
+                     WEXITSTATUS(st));
+    }
+    return false;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all [-trace]"
@@ -369,6 +423,8 @@ int main(int argc, char **argv)
             scenario = argv[++i];
         else if (!strcmp(argv[i], "-trace"))
             so.trace = true;
+        else if (!strcmp(argv[i], "-no-member"))
+            so.no_member = true;
         else if (!strcmp(argv[i], "-v"))
             so.verbose = true;
         else
@@ -393,7 +449,7 @@ int main(int argc, char **argv)
     }
     for (uint64_t s = lo; s <= hi; s++) {
         char why[600] = "";
-        if (run_seed(s, &so, why, sizeof why)) {
+        if (run_isolated(s, &so, why, sizeof why)) {
             passed++;
         } else {
             failed++;
