@@ -1,9 +1,47 @@
-/* main.c — the command table: `tribune <command>` dispatches to src/cli/<command>.c.
- * Placeholder until the CLI skeleton lands. */
+/* main.c — the command table: `tribune <command> [flags]` dispatches to src/cli/<command>.c.
+ * Adding a command is one line in the table below; `tribune -h` lists exactly what is here. */
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "cli/cli.h"
+
+static const struct cli_command commands[] = {
+    {"agent", "Runs a Tribune agent", cli_agent},
+    {"keygen", "Generates a new encryption key", cli_keygen},
+    {"version", "Prints the Tribune version", cli_version},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
 {
-    puts("tribune " TRIBUNE_VERSION);
-    return 0;
+    fputs("Usage: tribune [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].synopsis);
+    fputs("\nRun `tribune <command> -h` for a command's options.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "-help") == 0 || strcmp(cmd, "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    /* Consul turned -v and --version into the version command. */
+    if (strcmp(cmd, "-v") == 0 || strcmp(cmd, "-version") == 0 || strcmp(cmd, "--version") == 0)
+        cmd = "version";
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    if (cmd[0] == '-')
+        fprintf(stderr, "tribune: unknown flag: %s\n\n", cmd);
+    else
+        fprintf(stderr, "tribune: unknown command: %s\n\n", cmd);
+    usage(stderr);
+    return 1;
 }
