@@ -132,10 +132,19 @@ int loop_file_watch(struct loop *l, int fd, int mask, loop_file_fn fn, void *ctx
         l->nfiles = n;
     }
     struct loop_file *f = &l->files[fd];
-    uint32_t gen = f->used ? f->gen : f->gen + 1;
+    bool add = !f->used;
+    uint32_t gen = add ? f->gen + 1 : f->gen;
     struct epoll_event ev = {.events = epoll_bits(mask),
                              .data.u64 = (uint64_t)gen << 32 | (uint32_t)fd};
-    if (epoll_ctl(l->epfd, f->used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+    int rc = epoll_ctl(l->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+    if (rc != 0 && !add && errno == ENOENT) {
+        /* The owner closed the fd without unwatching (epoll forgot it) and this is a new file
+         * with the same number: register it afresh, under a new generation. */
+        gen++;
+        ev.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd;
+        rc = epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    if (rc != 0)
         return -1;
     f->gen = gen;
     f->used = true;

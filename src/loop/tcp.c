@@ -34,6 +34,7 @@ struct loop_conn {
     bool paused;     /* reading stopped by the owner */
     bool ending;     /* reading stopped; close once out is empty */
     bool want_write; /* the socket would block: writable event installed */
+    bool peer_eof;   /* the peer half-closed while replies were still queued */
     enum loop_close_reason why;
     int err;
 };
@@ -165,7 +166,7 @@ static void conn_write_out(struct loop_conn *c)
         conn_update_mask(c);
     }
     if (!blocked && c->ending)
-        conn_kill(c, LOOP_CLOSE_LOCAL, 0);
+        conn_kill(c, c->peer_eof ? LOOP_CLOSE_EOF : LOOP_CLOSE_LOCAL, 0);
 }
 
 void loop_tcp_flush_pending(struct loop *l)
@@ -200,7 +201,13 @@ static void conn_read(struct loop_conn *c)
         return;
     }
     if (n == 0) {
-        conn_kill(c, LOOP_CLOSE_EOF, 0);
+        /* A peer that half-closes after its request still gets the replies already queued. */
+        if (c->out.len > 0) {
+            c->peer_eof = true;
+            loop_conn_end(c);
+        } else {
+            conn_kill(c, LOOP_CLOSE_EOF, 0);
+        }
         return;
     }
     c->in.len += (size_t)n;

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/log.h"
@@ -307,6 +309,8 @@ struct tcp {
     bool consume;        /* consume without echo */
     bool close_in_data;  /* loop_conn_close from on_data */
     bool reply_and_end;  /* write "bye" then loop_conn_end */
+    size_t reply_big;    /* write this many pattern bytes once, keep the connection */
+    bool raw_eof;
     bool pause_on_accept;
     /* observations */
     int write_after_close_rc;
@@ -322,6 +326,20 @@ struct tcp {
     bool reconnect_refused;
     struct loop_addr srv_addr;
 };
+
+static void fill_pattern(uint8_t *p, size_t n, size_t from)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)((from + i) % 251);
+}
+
+static bool check_pattern(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (uint8_t)(i % 251))
+            return false;
+    return true;
+}
 
 static void tcp_check_done(struct tcp *t)
 {
@@ -342,6 +360,16 @@ static void srv_data(struct loop_conn *c, struct buf *in, void *ctx)
         t->write_after_close_rc = loop_conn_write(c, "x", 1);
         t->closing_seen = loop_conn_closing(c);
         t->in_len_after_close = in->len;
+        return;
+    }
+    if (t->reply_big) {
+        uint8_t *p = malloc(t->reply_big);
+        assert_non_null(p);
+        fill_pattern(p, t->reply_big, 0);
+        assert_int_equal(loop_conn_write(c, p, t->reply_big), 0);
+        free(p);
+        t->reply_big = 0;
+        buf_clear(in);
         return;
     }
     if (t->reply_and_end) {
@@ -423,20 +451,6 @@ static void tcp_teardown(struct tcp *t)
     loop_destroy(t->h.l);
     buf_free(&t->srv.got);
     buf_free(&t->cli.got);
-}
-
-static void fill_pattern(uint8_t *p, size_t n, size_t from)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)((from + i) % 251);
-}
-
-static bool check_pattern(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(i % 251))
-            return false;
-    return true;
 }
 
 static void tcp_echo_round_trip(void **state)
@@ -668,6 +682,78 @@ static void reply_then_end_delivers_reply(void **state)
     assert_int_equal(t.cli.why, LOOP_CLOSE_EOF);
     assert_int_equal(t.srv.why, LOOP_CLOSE_LOCAL);
     tcp_teardown(&t);
+}
+
+struct raw {
+    struct tcp *t;
+    size_t got;
+    bool pattern_ok;
+    bool eof;
+};
+
+/* A plain fd on the loop's generic file events: counts and checks what the server sends. */
+static void raw_readable(struct loop *l, int fd, int mask, void *ctx)
+{
+    (void)mask;
+    struct raw *r = ctx;
+    uint8_t b[65536];
+    ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    if (n < 0)
+        return;
+    for (ssize_t i = 0; i < n; i++)
+        if (b[i] != (uint8_t)((r->got + (size_t)i) % 251))
+            r->pattern_ok = false;
+    r->got += (size_t)n;
+    if (n == 0) {
+        r->eof = true;
+        r->t->raw_eof = true;
+        loop_file_unwatch(l, fd);
+        r->t->h.done = r->t->srv.closes > 0;
+    }
+}
+
+static void srv_close_after_raw(struct loop_conn *c, enum loop_close_reason why, int err,
+                                void *ctx)
+{
+    any_close(c, why, err, ctx);
+    struct side *s = ctx;
+    s->t->h.done = s->t->raw_eof;
+}
+
+/* The peer sends its request and half-closes at once; the reply is larger than the socket
+ * buffers, so the server reads the EOF while most of it is still queued. All of it arrives. */
+static void half_closed_peer_still_gets_reply(void **state)
+{
+    (void)state;
+    struct tcp t;
+    memset(&t, 0, sizeof t);
+    h_init(&t.h);
+    t.srv.t = &t;
+    buf_init(&t.srv.got, 0);
+    const size_t total = 32u << 20;
+    t.reply_big = total;
+    struct loop_conn_opts so = {.out_limit = 64u << 20};
+    static const struct loop_conn_cbs cbs = {NULL, srv_data, srv_close_after_raw};
+    char err[160] = "";
+    t.ls = loop_tcp_listen(t.h.l, "127.0.0.1:0", &so, &cbs, srv_accept, &t, err, sizeof err);
+    assert_non_null(t.ls);
+    const struct loop_addr *a = loop_listener_addr(t.ls);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (const struct sockaddr *)&a->ss, a->len), 0); /* backlog */
+    assert_int_equal(send(fd, "GET", 3, 0), 3);
+    assert_int_equal(shutdown(fd, SHUT_WR), 0);
+    struct raw r = {.t = &t, .pattern_ok = true};
+    assert_int_equal(loop_file_watch(t.h.l, fd, LOOP_READ, raw_readable, &r), 0);
+    h_run(&t.h);
+    assert_true(r.eof);
+    assert_int_equal(r.got, total);
+    assert_true(r.pattern_ok);
+    assert_int_equal(t.srv.closes, 1);
+    assert_int_equal(t.srv.why, LOOP_CLOSE_EOF);
+    close(fd);
+    loop_destroy(t.h.l);
+    buf_free(&t.srv.got);
 }
 
 static void connect_refused_is_reported(void **state)
@@ -913,6 +999,7 @@ int main(void)
         cmocka_unit_test(large_write_completes_via_writable_event),
         cmocka_unit_test(deferred_close_inside_on_data),
         cmocka_unit_test(reply_then_end_delivers_reply),
+        cmocka_unit_test(half_closed_peer_still_gets_reply),
         cmocka_unit_test(connect_refused_is_reported),
         cmocka_unit_test(listen_errors_are_clear),
         cmocka_unit_test(destroy_closes_everything),
