@@ -341,7 +341,8 @@ static void take_snapshot(struct raftsim_cluster *c, struct raftsim_node *nd)
                            (unsigned long long)nd->id);
         return;
     }
-    raftsim_disk_sync(&nd->disk);
+    if (c->sabotage != RAFTSIM_SAB_NO_FSYNC)
+        raftsim_disk_sync(&nd->disk);
     int rc = raft_snapshot_done(&nd->core, idx, data, sizeof data);
     if (rc && rc != RAFT_ESTALE) {
         raftsim_check_fail(&c->chk, "server %llu: raft_snapshot_done(%llu): %s",
@@ -352,7 +353,8 @@ static void take_snapshot(struct raftsim_cluster *c, struct raftsim_node *nd)
     /* The store keeps the same trailing log the core keeps, so a restart can still serve it. */
     if (idx > c->snap_trailing) {
         raftsim_disk_compact(&nd->disk, idx - c->snap_trailing);
-        raftsim_disk_sync(&nd->disk);
+        if (c->sabotage != RAFTSIM_SAB_NO_FSYNC)
+            raftsim_disk_sync(&nd->disk);
     }
     c->snapshots++;
     nd->log_changed = true;
@@ -377,13 +379,16 @@ static bool ready_once(struct raftsim_cluster *c, struct raftsim_node *nd, struc
                            (unsigned long long)nd->id, (unsigned long long)rd->truncate_from);
 
     send_all(c, rd->msgs, rd->n_msgs);
+    if (c->sabotage == RAFTSIM_SAB_ACK_EARLY)
+        send_all(c, rd->msgs_after_persist, rd->n_msgs_after_persist);
     if (crash == RAFTSIM_CRASH_AFTER_SEND)
         goto crashed;
 
     struct raftsim_disk *d = &nd->disk;
     int bad = 0;
     if (rd->hard_state_changed) {
-        bad |= raftsim_disk_set_hard(d, rd->term, rd->vote);
+        bad |= raftsim_disk_set_hard(d, rd->term,
+                                     c->sabotage == RAFTSIM_SAB_FORGET_VOTE ? 0 : rd->vote);
         raftsim_tracef(&c->tr, "n%llu persist term %llu vote %llu", (unsigned long long)nd->id,
                        (unsigned long long)rd->term, (unsigned long long)rd->vote);
     }
@@ -416,11 +421,13 @@ static bool ready_once(struct raftsim_cluster *c, struct raftsim_node *nd, struc
         nd->log_changed = true;
     if (crash == RAFTSIM_CRASH_BEFORE_SYNC)
         goto crashed;
-    raftsim_disk_sync(d);
+    if (c->sabotage != RAFTSIM_SAB_NO_FSYNC)
+        raftsim_disk_sync(d);
     if (crash == RAFTSIM_CRASH_AFTER_SYNC)
         goto crashed;
 
-    send_all(c, rd->msgs_after_persist, rd->n_msgs_after_persist);
+    if (c->sabotage != RAFTSIM_SAB_ACK_EARLY)
+        send_all(c, rd->msgs_after_persist, rd->n_msgs_after_persist);
     if (rd->snapshot)
         restore_fsm(c, nd, rd->snapshot->index, &rd->snapshot->config, rd->snapshot->data,
                     rd->snapshot->len);

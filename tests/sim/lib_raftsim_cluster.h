@@ -18,6 +18,14 @@ enum raftsim_crash_point {
     RAFTSIM_CRASH_BEFORE_ADVANCE = 4 /* acknowledged and applied, core not told */
 };
 
+/* Deliberate glue bugs, to prove the checks catch what they claim to (the simulator's self-test). */
+enum raftsim_sabotage {
+    RAFTSIM_SAB_NONE = 0,
+    RAFTSIM_SAB_ACK_EARLY = 1,   /* msgs_after_persist leave before the write is durable */
+    RAFTSIM_SAB_NO_FSYNC = 2,    /* writes are never synced: a crash loses them */
+    RAFTSIM_SAB_FORGET_VOTE = 3, /* the vote is persisted as "none" */
+};
+
 struct raftsim_node {
     raft_id id;
     bool exists;  /* has a disk */
@@ -69,6 +77,7 @@ struct raftsim_cluster {
     uint32_t max_entries;
     unsigned tear_pm;
     unsigned crash_ready_pm; /* chance that a Ready with writes is interrupted by a crash */
+    int sabotage;            /* enum raftsim_sabotage */
     uint64_t max_cfg_index; /* newest CONFIG entry any server applied */
     /* client */
     struct raftsim_prop *props;

@@ -1,6 +1,6 @@
 /* sim_raft.c — the deterministic Raft cluster simulator: per seed, a random cluster, fault mix and
  * schedule, then a heal phase that must converge in bounded time; plus named scripted scenarios.
- * Usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all [-trace] [-v] [-no-member] */
+ * Usage: see usage(). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@ struct sim_opts {
     bool trace;
     bool verbose;
     bool no_member; /* -no-member: no membership changes, to tell their bugs from others */
+    int sabotage;   /* -sabotage NAME: a deliberately broken glue (enum raftsim_sabotage) */
     const char *argv0;
 };
 
@@ -322,6 +323,11 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
     };
     if (so->no_member)
         z.member_pm = 0;
+    c->sabotage = so->sabotage;
+    if (so->sabotage) { /* broken durability only shows when servers crash */
+        c->crash_ready_pm += 20;
+        z.crash_pm += 20;
+    }
     raftsim_tracef(&c->tr,
                    "seed %llu: %u servers, heartbeat %u ticks, snapshot every %llu keep %llu, "
                    "drop %u%% dup %u%% delay 1..%llu, crash-in-ready %u/1000",
@@ -402,10 +408,39 @@ static bool run_isolated(uint64_t seed, const struct sim_opts *so, char *why, si
     return false;
 }
 
+static const char *const sabotage_names[] = {"", "ack-early", "no-fsync", "forget-vote"};
+
+/* The checks must fail when the glue breaks the durability contract: for each sabotage, some
+ * seed must end in a safety violation (not a crash, not liveness). 0 if all were caught. */
+static int selftest(const struct sim_opts *base)
+{
+    int missed = 0;
+    for (int sab = RAFTSIM_SAB_ACK_EARLY; sab <= RAFTSIM_SAB_FORGET_VOTE; sab++) {
+        struct sim_opts so = *base;
+        so.sabotage = sab;
+        so.verbose = false;
+        bool caught = false;
+        uint64_t s = 1;
+        char why[600] = "";
+        for (; s <= 300 && !caught; s++) {
+            why[0] = 0;
+            if (!run_isolated(s, &so, why, sizeof why) && !strstr(why, "liveness") &&
+                !strstr(why, "crashed") && !strstr(why, "signal"))
+                caught = true;
+        }
+        if (base->verbose || !caught)
+            printf("selftest %s: %s after %llu seeds%s%s\n", sabotage_names[sab],
+                   caught ? "caught" : "NOT CAUGHT", (unsigned long long)(s - 1),
+                   caught ? ": " : "", caught ? why : "");
+        missed += !caught;
+    }
+    return missed;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all [-trace]"
-                    " [-v]\n");
+    fprintf(stderr, "usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all | -selftest\n"
+                    "       [-trace] [-v] [-no-member] [-sabotage ack-early|no-fsync|forget-vote]\n");
     return 2;
 }
 
@@ -414,6 +449,7 @@ int main(int argc, char **argv)
     struct sim_opts so = {.argv0 = argv[0]};
     uint64_t seeds = 0, one = 0;
     const char *scenario = NULL;
+    bool selftest_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-seeds") && i + 1 < argc)
             seeds = strtoull(argv[++i], NULL, 10);
@@ -423,6 +459,15 @@ int main(int argc, char **argv)
             scenario = argv[++i];
         else if (!strcmp(argv[i], "-trace"))
             so.trace = true;
+        else if (!strcmp(argv[i], "-sabotage") && i + 1 < argc) {
+            const char *n = argv[++i];
+            for (int k = 1; k <= RAFTSIM_SAB_FORGET_VOTE; k++)
+                if (!strcmp(n, sabotage_names[k]))
+                    so.sabotage = k;
+            if (!so.sabotage)
+                return usage();
+        } else if (!strcmp(argv[i], "-selftest"))
+            selftest_only = true;
         else if (!strcmp(argv[i], "-no-member"))
             so.no_member = true;
         else if (!strcmp(argv[i], "-v"))
@@ -437,6 +482,12 @@ int main(int argc, char **argv)
         printf("%d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
     }
+    if (selftest_only) {
+        so.verbose = true;
+        int missed = selftest(&so);
+        printf("%d passed, %d failed\n", RAFTSIM_SAB_FORGET_VOTE - missed, missed);
+        return missed ? 1 : 0;
+    }
     if (!seeds && !one)
         return usage();
     uint64_t lo = one ? one : 1, hi = one ? one : seeds;
@@ -446,6 +497,8 @@ int main(int argc, char **argv)
         int sp = 0, sf = 0;
         raftsim_scenarios_run("all", false, so.verbose, &sp, &sf);
         failed += sf;
+        if (!so.sabotage)
+            failed += selftest(&so);
     }
     for (uint64_t s = lo; s <= hi; s++) {
         char why[600] = "";
