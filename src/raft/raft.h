@@ -170,6 +170,7 @@ struct raft_progress {
     uint32_t infl_head;
     uint32_t infl_n;
     uint64_t read_ack;     /* highest ReadIndex round it confirmed */
+    uint64_t commit_sent;  /* highest commit index told to it */
     unsigned snapshot_ticks; /* ticks since the snapshot was sent (resent after a timeout) */
 };
 

@@ -59,7 +59,9 @@ bool raft_send_append(struct raft *r, struct raft_progress *pr, bool send_empty)
     m->u.append.prev_term = prev_term;
     m->u.append.commit = r->commit;
     m->u.append.read_ctx = r->read_round;
-    m->u.append.n_entries = (uint32_t)n; /* bound to log memory in raft_ready (note 10) */
+    m->u.append.n_entries = (uint32_t)n;
+    if (r->commit > pr->commit_sent)
+        pr->commit_sent = r->commit; /* bound to log memory in raft_ready (note 10) */
     if (pr->state == RAFT_PR_REPLICATE) {
         if (n) {
             pr->next = prev + n + 1;
@@ -99,6 +101,8 @@ void raft_bcast_heartbeat(struct raft *r)
         m->u.append.prev_term = prev_term;
         m->u.append.commit = r->commit < pr->match ? r->commit : pr->match;
         m->u.append.read_ctx = r->read_round;
+        if (m->u.append.commit > pr->commit_sent)
+            pr->commit_sent = m->u.append.commit;
     }
 }
 
@@ -293,8 +297,11 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
         raft_on_commit_advanced(r);
     if (r->role != RAFT_LEADER)
         return;
+    bool sent = false;
     while (raft_send_append(r, pr, false))
-        ;
+        sent = true;
+    if (!sent && pr->commit_sent < r->commit)
+        raft_send_append(r, pr, true); /* it may not know the commit index yet */
     if (advanced) {
         raft_maybe_promote(r, pr);
         if (pr->id == r->transferee && pr->match == raft_memlog_last(&r->log))
