@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,72 @@ static void timer_heap_many(void **state)
     assert_int_equal(m.early, 0);
     assert_int_equal(loop_timer_count(m.h.l), 0);
     loop_destroy(m.h.l);
+}
+
+/* ---- generic file events ---- */
+
+struct fev {
+    struct h h;
+    int fired[2];
+    int fds[2]; /* read ends */
+    int masks;
+};
+
+static void fev_read(struct loop *l, int fd, int mask, void *ctx)
+{
+    struct fev *f = ctx;
+    int which = fd == f->fds[0] ? 0 : 1;
+    f->fired[which]++;
+    f->masks |= mask;
+    char b[16];
+    while (read(fd, b, sizeof b) > 0)
+        ;
+    /* Whichever fires first silences the other, whose event is already collected. */
+    int other = f->fds[1 - which];
+    loop_file_unwatch(l, other);
+    f->h.done = true;
+}
+
+static void file_events_drop_stale_and_survive_fd_reuse(void **state)
+{
+    (void)state;
+    struct fev f;
+    memset(&f, 0, sizeof f);
+    h_init(&f.h);
+    int a[2], b[2];
+    assert_int_equal(pipe2(a, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_int_equal(pipe2(b, O_NONBLOCK | O_CLOEXEC), 0);
+    f.fds[0] = a[0];
+    f.fds[1] = b[0];
+    assert_int_equal(loop_file_watch(f.h.l, a[0], LOOP_READ, fev_read, &f), 0);
+    assert_int_equal(loop_file_watch(f.h.l, b[0], LOOP_READ, fev_read, &f), 0);
+    /* Both readable before the wait, so both events land in one batch. */
+    assert_int_equal(write(a[1], "x", 1), 1);
+    assert_int_equal(write(b[1], "y", 1), 1);
+    h_run(&f.h);
+    assert_int_equal(f.fired[0] + f.fired[1], 1);
+    assert_int_equal(f.masks, LOOP_READ);
+
+    /* Close a watched fd behind the loop's back; its number comes back with the next pipe. */
+    int old = a[0];
+    close(a[0]);
+    close(a[1]);
+    assert_int_equal(pipe2(a, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_int_equal(a[0], old);
+    f.fds[0] = a[0];
+    memset(f.fired, 0, sizeof f.fired);
+    assert_int_equal(loop_file_watch(f.h.l, a[0], LOOP_READ, fev_read, &f), 0);
+    assert_int_equal(write(a[1], "z", 1), 1);
+    f.h.done = false;
+    h_run(&f.h);
+    assert_int_equal(f.fired[0], 1);
+    assert_int_equal(f.fired[1], 0);
+    assert_int_equal(loop_file_mask(f.h.l, b[0], LOOP_READ), -1); /* unwatched above */
+    loop_destroy(f.h.l);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
 }
 
 /* ---- TCP ---- */
@@ -992,6 +1059,7 @@ int main(void)
         cmocka_unit_test(timer_rearms_from_its_callback),
         cmocka_unit_test(timer_stale_id_misses_reused_slot),
         cmocka_unit_test(timer_heap_many),
+        cmocka_unit_test(file_events_drop_stale_and_survive_fd_reuse),
         cmocka_unit_test(tcp_echo_round_trip),
         cmocka_unit_test(before_sleep_runs_before_flush),
         cmocka_unit_test(peer_over_input_limit_is_closed),
