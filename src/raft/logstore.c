@@ -161,8 +161,24 @@ static int mkdir_p(const char *dir)
             continue;
         char c = path[i];
         path[i] = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        if (mkdir(path, 0755) == 0) {
+            /* A new directory's own name lives in its parent: unless the parent is synced, a power
+             * failure can lose the whole data directory along with everything synced inside it. */
+            char *slash = strrchr(path, '/');
+            const char *parent = slash == NULL ? "." : slash == path ? "/" : path;
+            if (slash != NULL && slash != path)
+                *slash = '\0';
+            int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            int rc = fd < 0 ? -1 : fsync(fd);
+            if (fd >= 0)
+                close(fd);
+            if (slash != NULL && slash != path)
+                *slash = '/';
+            if (rc != 0)
+                return -1;
+        } else if (errno != EEXIST) {
             return -1;
+        }
         path[i] = c;
     }
     return 0;
