@@ -1,0 +1,574 @@
+/* test_gossip_core.c — one gossip core driven by hand: Lifeguard suspicion confirmations and local
+ * health, the broadcast queue's order and retransmit limit, the udp_max packing bound, the state
+ * rules for incarnations and names, hostile input, config checks and determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/gossip.h"
+
+static struct gossip_addr addr_of(int i)
+{
+    struct gossip_addr a = {.family = GOSSIP_AF_INET, .port = 7946};
+    a.ip[0] = 10;
+    a.ip[2] = (uint8_t)(i >> 8);
+    a.ip[3] = (uint8_t)i;
+    return a;
+}
+
+static void cfg_of(struct gossip_config *c, uint64_t seed)
+{
+    memset(c, 0, sizeof *c);
+    gossip_config_default(c);
+    snprintf(c->name, sizeof c->name, "self");
+    c->addr = addr_of(1);
+    c->seed = seed;
+    c->push_pull_interval_ms = 0;
+}
+
+static void recv1(struct gossip *g, const struct gossip_msg *m)
+{
+    struct gossip_packet p = {.peer = addr_of(2), .transport = GOSSIP_UDP, .n_msgs = 1};
+    p.msgs = (struct gossip_msg *)m;
+    gossip_recv(g, &p);
+}
+
+static void alive(struct gossip *g, const char *name, int ip, uint64_t inc)
+{
+    struct gossip_msg m = {.type = GOSSIP_MSG_ALIVE};
+    snprintf(m.u.alive.node, GOSSIP_NAME_MAX, "%s", name);
+    m.u.alive.incarnation = inc;
+    m.u.alive.addr = addr_of(ip);
+    m.u.alive.tags.role = GOSSIP_ROLE_CLIENT;
+    recv1(g, &m);
+}
+
+static void suspect(struct gossip *g, const char *name, uint64_t inc, const char *from)
+{
+    struct gossip_msg m = {.type = GOSSIP_MSG_SUSPECT};
+    snprintf(m.u.suspect.node, GOSSIP_NAME_MAX, "%s", name);
+    snprintf(m.u.suspect.from, GOSSIP_NAME_MAX, "%s", from);
+    m.u.suspect.incarnation = inc;
+    recv1(g, &m);
+}
+
+static void dead(struct gossip *g, const char *name, uint64_t inc, const char *from)
+{
+    struct gossip_msg m = {.type = GOSSIP_MSG_DEAD};
+    snprintf(m.u.dead.node, GOSSIP_NAME_MAX, "%s", name);
+    snprintf(m.u.dead.from, GOSSIP_NAME_MAX, "%s", from);
+    m.u.dead.incarnation = inc;
+    recv1(g, &m);
+}
+
+/* How the fake rest of the world answers: acks pings, and answers ping-reqs with ack, nack or
+ * nothing. Also counts events and records what was sent. */
+enum { ANSWER_NONE, ANSWER_ACK, ANSWER_NACK };
+
+struct world {
+    int ping_reply;     /* to direct pings */
+    int ping_req_reply; /* to ping-reqs */
+    char silent[GOSSIP_NAME_MAX]; /* a member whose pings go unanswered even when others answer */
+    size_t events[16];
+    uint64_t ping_times[256];
+    size_t n_pings;
+    uint64_t ping_req_times[256];
+    size_t n_ping_reqs;
+    size_t udp_packets;
+    size_t oversize;
+    size_t max_msgs;
+    size_t (*size)(const struct gossip_msg *m);
+    uint32_t udp_max;
+    uint32_t overhead;
+    /* ALIVE updates seen in UDP packets, in order */
+    char alive_seen[4096][GOSSIP_NAME_MAX];
+    uint64_t alive_inc[4096];
+    size_t n_alive_seen;
+    size_t packet_first_alive[512]; /* index into alive_seen where each packet's updates start */
+    size_t n_packet_marks;
+};
+
+static void pump(struct gossip *g, struct world *w, uint64_t now)
+{
+    struct gossip_ready rd;
+    struct gossip_msg replies[64];
+    size_t n_replies = 0;
+    if (!gossip_ready(g, &rd))
+        return;
+    for (size_t i = 0; i < rd.n_events; i++)
+        w->events[rd.events[i].type]++;
+    for (size_t k = 0; k < rd.n_packets; k++) {
+        const struct gossip_packet *p = &rd.packets[k];
+        if (p->transport == GOSSIP_UDP) {
+            size_t sz = w->overhead;
+            for (uint32_t i = 0; i < p->n_msgs; i++)
+                sz += w->size(&p->msgs[i]);
+            w->udp_packets++;
+            w->oversize += sz > w->udp_max;
+            if (p->n_msgs > w->max_msgs)
+                w->max_msgs = p->n_msgs;
+            if (w->n_packet_marks < 512)
+                w->packet_first_alive[w->n_packet_marks++] = w->n_alive_seen;
+        }
+        for (uint32_t i = 0; i < p->n_msgs; i++) {
+            const struct gossip_msg *m = &p->msgs[i];
+            if (m->type == GOSSIP_MSG_ALIVE && p->transport == GOSSIP_UDP && w->n_alive_seen < 4096) {
+                memcpy(w->alive_seen[w->n_alive_seen], m->u.alive.node, GOSSIP_NAME_MAX);
+                w->alive_inc[w->n_alive_seen++] = m->u.alive.incarnation;
+            }
+            if (m->type == GOSSIP_MSG_PING && p->transport == GOSSIP_UDP) {
+                if (w->n_pings < 256)
+                    w->ping_times[w->n_pings++] = now;
+                if (w->ping_reply == ANSWER_ACK && strcmp(m->u.ping.node, w->silent) != 0 && n_replies < 64)
+                    replies[n_replies++] = (struct gossip_msg){.type = GOSSIP_MSG_ACK, .u.ack.seq = m->u.ping.seq};
+            }
+            if (m->type == GOSSIP_MSG_PING_REQ) {
+                if (w->n_ping_reqs < 256)
+                    w->ping_req_times[w->n_ping_reqs++] = now;
+                if (w->ping_req_reply != ANSWER_NONE && n_replies < 64) {
+                    uint8_t type = w->ping_req_reply == ANSWER_ACK ? GOSSIP_MSG_ACK : GOSSIP_MSG_NACK;
+                    replies[n_replies++] = (struct gossip_msg){.type = type, .u.ack.seq = m->u.ping_req.seq};
+                }
+            }
+        }
+    }
+    gossip_advance(g);
+    for (size_t i = 0; i < n_replies; i++)
+        recv1(g, &replies[i]);
+}
+
+static void world_init(struct world *w, const struct gossip_config *c)
+{
+    memset(w, 0, sizeof *w);
+    w->size = gossip_msg_size_bound;
+    w->udp_max = c->udp_max;
+    w->overhead = c->packet_overhead;
+}
+
+static uint64_t run_until_dead(struct gossip *g, struct world *w, uint64_t now, const char *name, uint64_t limit)
+{
+    for (uint64_t t = now; t < now + limit; t += 10) {
+        gossip_tick(g, t);
+        pump(g, w, t);
+        if (gossip_member_find(g, name)->state == GOSSIP_STATE_DEAD)
+            return t;
+    }
+    return UINT64_MAX;
+}
+
+static void confirmations_shorten_suspicion(void **state)
+{
+    (void)state;
+    uint64_t took[3];
+    for (int confirms = 0; confirms < 3; confirms++) {
+        struct gossip_config c;
+        cfg_of(&c, 5);
+        struct gossip *g = gossip_new(&c, 0);
+        struct world w;
+        world_init(&w, &c);
+        w.ping_reply = ANSWER_ACK; /* every probe succeeds: only the injected accusations count */
+        w.ping_req_reply = ANSWER_ACK;
+        char name[16];
+        for (int i = 0; i < 10; i++) {
+            snprintf(name, sizeof name, "m%d", i);
+            alive(g, name, 10 + i, 1);
+        }
+        pump(g, &w, 0);
+        suspect(g, "m0", 1, "m1");
+        assert_int_equal(gossip_member_find(g, "m0")->state, GOSSIP_STATE_SUSPECT);
+        suspect(g, "m0", 1, "m1"); /* the same accuser again is not independent */
+        for (int k = 0; k < confirms; k++) {
+            snprintf(name, sizeof name, "m%d", 2 + k);
+            suspect(g, "m0", 1, name);
+        }
+        took[confirms] = run_until_dead(g, &w, 0, "m0", 120000);
+        assert_int_equal(w.events[GOSSIP_EV_FAILED], 1);
+        gossip_free(g);
+    }
+    /* 11 members: min = 4 * log10(11) * 1 s, max = 6 * min; k = 2 confirmations reach min. */
+    uint64_t min = 4 * 1000 * 1041 / 1000;
+    assert_true(took[2] >= min - 10 && took[2] <= min + 20);
+    assert_true(took[0] >= 6 * min - 20 && took[0] <= 6 * min + 20);
+    assert_true(took[1] < took[0] && took[1] > took[2]);
+}
+
+static void health_rises_on_missed_acks_and_stretches_timeouts(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 9);
+    c.suspicion_mult = 60; /* keep members suspect (not dead) for the whole test */
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.ping_reply = ANSWER_NONE;
+    w.ping_req_reply = ANSWER_NONE; /* helpers silent: no nacks either, so the fault looks local */
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    uint64_t t = 0;
+    for (; t < 30000; t += 5) {
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    uint32_t score = gossip_health_score(g);
+    assert_true(score > 0);
+    assert_true(score <= c.awareness_max - 1);
+    /* First probe: the ping-req goes out one probe timeout after the ping. Later ones wait longer,
+     * and the probe period itself has stretched. */
+    assert_true(w.n_pings >= 3 && w.n_ping_reqs >= 3);
+    assert_true(w.ping_req_times[0] - w.ping_times[0] >= c.probe_timeout_ms &&
+                w.ping_req_times[0] - w.ping_times[0] <= c.probe_timeout_ms + 5);
+    uint64_t last_gap = w.ping_times[w.n_pings - 1] - w.ping_times[w.n_pings - 2];
+    assert_true(last_gap >= 2 * c.probe_interval_ms);
+    assert_true(w.ping_times[1] - w.ping_times[0] < last_gap);
+
+    /* The node recovers: the members refute, every probe is answered in time, the score falls
+     * back to 0. */
+    w.ping_reply = ANSWER_ACK;
+    alive(g, "a", 10, 2);
+    alive(g, "b", 11, 2);
+    alive(g, "c", 12, 2);
+    for (uint64_t end = t + 60000; t < end; t += 5) {
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    assert_int_equal(gossip_health_score(g), 0);
+    gossip_free(g);
+}
+
+static void nacks_keep_health_when_target_is_down(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 10);
+    c.suspicion_mult = 60;
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.ping_reply = ANSWER_ACK;
+    snprintf(w.silent, sizeof w.silent, "a");
+    w.ping_req_reply = ANSWER_NACK; /* helpers are reachable and say: the target did not answer */
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    uint32_t worst = 0;
+    for (uint64_t t = 0; t < 20000; t += 5) {
+        gossip_tick(g, t);
+        if (gossip_health_score(g) > worst) /* sampled before the next ack pulls it down */
+            worst = gossip_health_score(g);
+        pump(g, &w, t);
+        if (gossip_health_score(g) > worst)
+            worst = gossip_health_score(g);
+    }
+    assert_true(w.n_ping_reqs > 0);
+    assert_int_equal(worst, 0);
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_SUSPECT);
+    assert_int_equal(gossip_health_score(g), 0);
+    gossip_free(g);
+}
+
+static void refuting_raises_health(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 11);
+    struct gossip *g = gossip_new(&c, 0);
+    uint64_t inc = gossip_incarnation(g);
+    suspect(g, "self", inc, "a");
+    assert_true(gossip_incarnation(g) > inc);
+    assert_int_equal(gossip_health_score(g), 1);
+    assert_int_equal(gossip_member_find(g, "self")->state, GOSSIP_STATE_ALIVE);
+    dead(g, "self", gossip_incarnation(g) + 5, "a");
+    assert_true(gossip_incarnation(g) > inc + 5);
+    assert_int_equal(gossip_member_find(g, "self")->state, GOSSIP_STATE_ALIVE);
+    gossip_free(g);
+}
+
+static size_t find_alive(const struct world *w, size_t from, size_t to, const char *name)
+{
+    for (size_t i = from; i < to; i++)
+        if (strcmp(w->alive_seen[i], name) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static void broadcast_queue_order_and_retransmit_limit(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 13);
+    c.probe_interval_ms = 1000000; /* keep probes (and their piggyback) out of the way */
+    c.probe_timeout_ms = 1;
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.ping_reply = ANSWER_ACK;
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    alive(g, "a", 10, 2); /* replaces a's queued update: only incarnation 2 may ever be sent */
+    gossip_tick(g, 0);
+    pump(g, &w, 0);
+    uint64_t t = 0;
+    while (w.n_packet_marks == 0 && t < 1000) {
+        t += 5;
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    assert_true(w.n_packet_marks > 0);
+    /* First packet: newest first. */
+    size_t a = find_alive(&w, 0, w.n_alive_seen, "a"), b = find_alive(&w, 0, w.n_alive_seen, "b");
+    size_t cc = find_alive(&w, 0, w.n_alive_seen, "c"), s = find_alive(&w, 0, w.n_alive_seen, "self");
+    assert_true(a < cc && cc < b && b < s);
+    /* A new update overtakes the ones already sent once. */
+    size_t mark = w.n_alive_seen;
+    alive(g, "d", 13, 1);
+    size_t packets_before = w.n_packet_marks;
+    while (w.n_packet_marks == packets_before && t < 2000) {
+        t += 5;
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    assert_string_equal(w.alive_seen[mark], "d");
+    /* Drain: each update is sent exactly retransmit_mult * ceil(log10(n + 1)) times. */
+    for (; t < 20000; t += 5) {
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    size_t limit = c.retransmit_mult * 1; /* 5 members: ceil(log10(6)) = 1 */
+    const char *names[] = {"a", "b", "c", "d", "self"};
+    for (size_t k = 0; k < 5; k++) {
+        size_t count = 0;
+        for (size_t i = 0; i < w.n_alive_seen; i++)
+            if (strcmp(w.alive_seen[i], names[k]) == 0) {
+                count++;
+                if (k == 0)
+                    assert_int_equal(w.alive_inc[i], 2);
+            }
+        assert_int_equal(count, limit);
+    }
+    gossip_free(g);
+}
+
+static size_t odd_size(const struct gossip_msg *m)
+{
+    return gossip_msg_size_bound(m) + 17; /* a wire codec with fatter framing */
+}
+
+static void packets_never_exceed_udp_max(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        struct gossip_config c;
+        cfg_of(&c, 17 + (uint64_t)variant);
+        c.udp_max = 600;
+        c.packet_overhead = 40;
+        if (variant)
+            c.msg_size = odd_size;
+        struct gossip *g = gossip_new(&c, 0);
+        struct world w;
+        world_init(&w, &c);
+        w.size = variant ? odd_size : gossip_msg_size_bound;
+        w.ping_reply = ANSWER_ACK;
+        char name[GOSSIP_NAME_MAX];
+        for (int i = 0; i < 80; i++) {
+            snprintf(name, sizeof name, "a-rather-long-member-name-to-fill-datagrams-%04d", i);
+            alive(g, name, 10 + i, 1);
+        }
+        for (uint64_t t = 0; t < 30000; t += 5) {
+            gossip_tick(g, t);
+            pump(g, &w, t);
+        }
+        assert_true(w.udp_packets > 100);
+        assert_int_equal(w.oversize, 0);
+        assert_true(w.max_msgs >= 3); /* compound packets were used */
+        /* Nothing starved: all 81 updates went out the full number of times (limit 8 at 81). */
+        for (int i = 0; i < 80; i += 7) {
+            snprintf(name, sizeof name, "a-rather-long-member-name-to-fill-datagrams-%04d", i);
+            size_t count = 0;
+            for (size_t k = 0; k < w.n_alive_seen; k++)
+                count += strcmp(w.alive_seen[k], name) == 0;
+            if (w.n_alive_seen < 4096)
+                assert_int_equal(count, c.retransmit_mult * 2);
+        }
+        gossip_free(g);
+    }
+}
+
+static void incarnation_rules(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 19);
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    alive(g, "a", 10, 5);
+    pump(g, &w, 0);
+    assert_int_equal(w.events[GOSSIP_EV_JOIN], 1);
+    suspect(g, "a", 4, "b"); /* stale */
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_ALIVE);
+    suspect(g, "a", 5, "b");
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_SUSPECT);
+    alive(g, "a", 5, 5); /* same incarnation does not refute */
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_SUSPECT);
+    alive(g, "a", 10, 6);
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_ALIVE);
+    dead(g, "a", 6, "b");
+    pump(g, &w, 0);
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_DEAD);
+    assert_int_equal(w.events[GOSSIP_EV_FAILED], 1);
+    alive(g, "a", 10, 6); /* a failed member needs a higher incarnation to come back */
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_DEAD);
+    alive(g, "a", 10, 7);
+    pump(g, &w, 0);
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_ALIVE);
+    assert_int_equal(w.events[GOSSIP_EV_JOIN], 2);
+    dead(g, "a", 7, "a"); /* its own leave */
+    pump(g, &w, 0);
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_LEFT);
+    assert_int_equal(w.events[GOSSIP_EV_LEAVE], 1);
+    gossip_free(g);
+}
+
+static void dead_name_reclaim(void **state)
+{
+    (void)state;
+    for (int reclaim = 0; reclaim < 2; reclaim++) {
+        struct gossip_config c;
+        cfg_of(&c, 23);
+        c.dead_reclaim_ms = reclaim ? 10000 : 0;
+        struct gossip *g = gossip_new(&c, 0);
+        struct world w;
+        world_init(&w, &c);
+        alive(g, "a", 10, 3);
+        alive(g, "a", 20, 9); /* live name, other address: refused */
+        assert_int_equal(gossip_member_find(g, "a")->addr.ip[3], 10);
+        dead(g, "a", 3, "b");
+        gossip_tick(g, 20000);
+        pump(g, &w, 20000);
+        assert_int_equal(w.events[GOSSIP_EV_CONFLICT], 1);
+        alive(g, "a", 20, 1); /* a new process at a new address */
+        pump(g, &w, 20000);
+        const struct gossip_member *m = gossip_member_find(g, "a");
+        if (reclaim) {
+            assert_int_equal(m->state, GOSSIP_STATE_ALIVE);
+            assert_int_equal(m->addr.ip[3], 20);
+            assert_int_equal(w.events[GOSSIP_EV_CONFLICT], 1);
+        } else {
+            assert_int_equal(m->state, GOSSIP_STATE_DEAD);
+            assert_int_equal(m->addr.ip[3], 10);
+            assert_int_equal(w.events[GOSSIP_EV_CONFLICT], 2);
+        }
+        gossip_free(g);
+    }
+}
+
+static void hostile_input_is_ignored(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 29);
+    struct gossip *g = gossip_new(&c, 0);
+    struct gossip_msg m[6];
+    memset(m, 'x', sizeof m); /* no NUL anywhere in any name */
+    m[0].type = GOSSIP_MSG_ALIVE;
+    m[1].type = GOSSIP_MSG_SUSPECT;
+    m[2].type = GOSSIP_MSG_DEAD;
+    m[3].type = 200;
+    m[4].type = GOSSIP_MSG_PUSH_PULL;
+    m[4].u.push_pull.n_states = GOSSIP_PUSH_PULL_MAX + 1;
+    m[4].u.push_pull.states = NULL;
+    m[5].type = GOSSIP_MSG_PING_REQ;
+    struct gossip_packet p = {.peer = addr_of(2), .transport = GOSSIP_TCP, .conn = 3, .n_msgs = 6, .msgs = m};
+    assert_int_equal(gossip_recv(g, &p), 6);
+    struct gossip_packet bad = {.n_msgs = 3, .msgs = NULL};
+    assert_int_equal(gossip_recv(g, &bad), 3);
+    assert_int_equal(gossip_member_count(g), 1);
+    /* An empty name never enters the table. */
+    alive(g, "", 10, 1);
+    assert_int_equal(gossip_member_count(g), 1);
+    /* A push-pull request arriving over UDP cannot be answered on a stream: ignored whole. */
+    struct gossip_member st = {.incarnation = 1, .state = GOSSIP_STATE_ALIVE, .addr = addr_of(10)};
+    strcpy(st.name, "a");
+    struct gossip_msg pp = {.type = GOSSIP_MSG_PUSH_PULL};
+    pp.u.push_pull.n_states = 1;
+    pp.u.push_pull.states = &st;
+    recv1(g, &pp);
+    assert_int_equal(gossip_member_count(g), 1);
+    gossip_free(g);
+}
+
+static void config_is_checked(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    char err[128];
+    cfg_of(&c, 1);
+    assert_int_equal(gossip_config_check(&c, err, sizeof err), 0);
+    c.probe_timeout_ms = c.probe_interval_ms;
+    assert_int_equal(gossip_config_check(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "probe timeout"));
+    assert_null(gossip_new(&c, 0));
+    cfg_of(&c, 1);
+    c.name[0] = 0;
+    assert_int_equal(gossip_config_check(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "node name"));
+    cfg_of(&c, 1);
+    c.udp_max = 100;
+    assert_int_equal(gossip_config_check(&c, err, sizeof err), -1);
+}
+
+/* Same seed, same inputs: byte-identical decisions. A different seed changes the probe order. */
+static void deterministic_given_seed(void **state)
+{
+    (void)state;
+    uint64_t sig[3] = {0};
+    for (int run = 0; run < 3; run++) {
+        struct gossip_config c;
+        cfg_of(&c, run < 2 ? 77 : 78);
+        struct gossip *g = gossip_new(&c, 0);
+        char name[16];
+        for (int i = 0; i < 20; i++) {
+            snprintf(name, sizeof name, "m%d", i);
+            alive(g, name, 10 + i, 1);
+        }
+        uint64_t h = 1469598103934665603ull;
+        for (uint64_t t = 0; t < 20000; t += 5) {
+            gossip_tick(g, t);
+            struct gossip_ready rd;
+            if (gossip_ready(g, &rd))
+                for (size_t k = 0; k < rd.n_packets; k++)
+                    h = (h ^ rd.packets[k].peer.ip[3] ^ (t << 8) ^ rd.packets[k].n_msgs) * 1099511628211ull;
+            gossip_advance(g);
+        }
+        sig[run] = h;
+        gossip_free(g);
+    }
+    assert_true(sig[0] == sig[1]);
+    assert_true(sig[0] != sig[2]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(confirmations_shorten_suspicion),
+        cmocka_unit_test(health_rises_on_missed_acks_and_stretches_timeouts),
+        cmocka_unit_test(nacks_keep_health_when_target_is_down),
+        cmocka_unit_test(refuting_raises_health),
+        cmocka_unit_test(broadcast_queue_order_and_retransmit_limit),
+        cmocka_unit_test(packets_never_exceed_udp_max),
+        cmocka_unit_test(incarnation_rules),
+        cmocka_unit_test(dead_name_reclaim),
+        cmocka_unit_test(hostile_input_is_ignored),
+        cmocka_unit_test(config_is_checked),
+        cmocka_unit_test(deterministic_given_seed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
