@@ -1,0 +1,69 @@
+/* transport.h — Raft messages over TCP on the reactor: one persistent, handshaken connection to each
+ * peer (re-dialed with backoff), frame decoding on arrival, bounded output, chunked snapshots. */
+#ifndef TRIBUNE_RAFT_TRANSPORT_H
+#define TRIBUNE_RAFT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop/loop.h"
+#include "loop/net.h"
+#include "raft/msg.h"
+
+struct raft_transport;
+
+struct raft_transport_opts {
+    raft_id id;          /* ours, nonzero */
+    const char *addr;    /* advertised "host:port", sent in the handshake */
+    const char *cluster; /* datacenter name; peers of another cluster are refused */
+    const char *listen;  /* "ip:port" to accept on; NULL: dial only */
+    size_t out_limit;    /* queued bytes per peer before messages are dropped; 0: 64 MiB */
+    uint64_t snapshot_max;    /* largest snapshot accepted; 0: 1 GiB */
+    unsigned backoff_min_ms;  /* first re-dial delay; 0: 50 */
+    unsigned backoff_max_ms;  /* delay ceiling, doubling from the minimum; 0: 5000 */
+    unsigned handshake_ms;    /* a connection not handshaken by then is closed; 0: 5000 */
+    unsigned max_inbound;     /* accepted connections at once; 0: 256 */
+};
+
+struct raft_transport_cbs {
+    /* A message from a handshaken peer (a snapshot arrives whole, reassembled). m and what it
+     * points to are valid only during the call. May call back into the transport. */
+    void (*on_msg)(void *ctx, const struct raft_msg *m);
+    /* Our connection to peer id finished its handshake (up) or closed (down). May be NULL. */
+    void (*on_peer)(void *ctx, raft_id id, bool up);
+};
+
+struct raft_transport_stats {
+    uint64_t sent;         /* messages queued for a peer */
+    uint64_t dropped;      /* messages dropped: peer unknown, not connected, or queue full */
+    uint64_t received;     /* messages delivered to on_msg */
+    uint64_t proto_errors; /* connections closed for a malformed frame or failed handshake */
+};
+
+/* NULL on failure with a one-line reason in err. The loop must outlive the transport. */
+struct raft_transport *raft_transport_create(struct loop *l, const struct raft_transport_opts *o,
+                                             const struct raft_transport_cbs *cbs, void *ctx,
+                                             char *err, size_t errlen);
+/* Closes every connection; callbacks are not called again. Not from inside a transport callback. */
+void raft_transport_destroy(struct raft_transport *t);
+
+/* The bound listen address (the real port after listening on port 0), NULL if not listening. */
+const struct loop_addr *raft_transport_listen_addr(const struct raft_transport *t);
+
+/* Adds a peer, or changes its address (re-dialing). Dials at once. 0, or -1 with a reason. */
+int raft_transport_set_peer(struct raft_transport *t, raft_id id, const char *addr, char *err,
+                            size_t errlen);
+void raft_transport_remove_peer(struct raft_transport *t, raft_id id);
+/* True when the connection to id is handshaken and messages are being sent. */
+bool raft_transport_peer_up(const struct raft_transport *t, raft_id id);
+
+/* Queues m (copied) for m->to. Raft tolerates loss, so a message that cannot go now is dropped
+ * rather than held: -1 when the peer is unknown, not connected, or its queue is full. A snapshot
+ * replaces any snapshot still being sent to that peer and is fed out in chunks as the queue
+ * drains. */
+int raft_transport_send(struct raft_transport *t, const struct raft_msg *m);
+
+void raft_transport_stats(const struct raft_transport *t, struct raft_transport_stats *out);
+
+#endif

@@ -1,0 +1,423 @@
+/* test_raft_transport.c — Raft transports talking over real loopback TCP in one reactor: handshake,
+ * delivery, pipelining, chunked snapshots, refusals, hostile bytes and re-dialing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crc32c.h"
+#include "loop/net.h"
+#include "raft/config.h"
+#include "raft/transport.h"
+
+#define MAX_GOT 512
+
+struct raw {
+    bool closed;
+    enum loop_close_reason why;
+};
+
+struct got {
+    uint8_t type;
+    raft_id from;
+    uint64_t term;
+    uint64_t prev_index;
+    uint32_t n_entries;
+    uint32_t len;  /* snapshot bytes */
+    uint32_t crc;  /* of the snapshot bytes */
+    uint32_t n_servers;
+};
+
+struct node {
+    struct raft_transport *t;
+    raft_id id;
+    char addr[LOOP_ADDR_STRLEN];
+    struct got got[MAX_GOT];
+    size_t n_got;
+    int ups, downs;
+};
+
+struct fixture {
+    struct logger lg;
+    struct loop *l;
+    char lines[8192]; /* warnings and errors logged, newline separated */
+    struct node a, b;
+    struct raw *raw; /* the hostile client of garbage_closes_connection */
+};
+
+static void tap(void *ctx, enum log_level level, const char *line, size_t len)
+{
+    (void)level;
+    struct fixture *fx = ctx;
+    size_t have = strlen(fx->lines);
+    if (have + len + 2 < sizeof fx->lines) {
+        memcpy(fx->lines + have, line, len);
+        fx->lines[have + len] = '\n';
+        fx->lines[have + len + 1] = '\0';
+    }
+}
+
+static void on_msg(void *ctx, const struct raft_msg *m)
+{
+    struct node *n = ctx;
+    assert_true(n->n_got < MAX_GOT);
+    struct got *g = &n->got[n->n_got++];
+    memset(g, 0, sizeof *g);
+    g->type = m->type;
+    g->from = m->from;
+    g->term = m->term;
+    assert_int_equal(m->to, n->id);
+    if (m->type == RAFT_MSG_APPEND) {
+        g->prev_index = m->u.append.prev_index;
+        g->n_entries = m->u.append.n_entries;
+    }
+    if (m->type == RAFT_MSG_SNAPSHOT) {
+        g->len = m->u.snapshot.len;
+        g->crc = crc32c(0, m->u.snapshot.data, m->u.snapshot.len);
+        g->n_servers = m->u.snapshot.config.n;
+    }
+}
+
+static void on_peer(void *ctx, raft_id id, bool up)
+{
+    (void)id;
+    struct node *n = ctx;
+    if (up)
+        n->ups++;
+    else
+        n->downs++;
+}
+
+static const struct raft_transport_cbs cbs = {on_msg, on_peer};
+
+static void node_start(struct fixture *fx, struct node *n, raft_id id, const char *cluster,
+                       const char *listen)
+{
+    n->id = id;
+    snprintf(n->addr, sizeof n->addr, "%s", listen);
+    struct raft_transport_opts o = {0};
+    o.id = id;
+    o.addr = listen;
+    o.cluster = cluster;
+    o.listen = listen;
+    o.backoff_min_ms = 5;
+    o.backoff_max_ms = 20;
+    char err[256];
+    n->t = raft_transport_create(fx->l, &o, &cbs, n, err, sizeof err);
+    if (n->t == NULL)
+        fail_msg("transport: %s", err);
+    loop_addr_format(raft_transport_listen_addr(n->t), n->addr, sizeof n->addr);
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    log_init(&fx->lg, -1, LOG_DEBUG);
+    fx->lg.tap = tap;
+    fx->lg.tap_ctx = fx;
+    fx->lg.tap_level = LOG_INFO;
+    char err[256];
+    fx->l = loop_create(&fx->lg, err, sizeof err);
+    assert_non_null(fx->l);
+    node_start(fx, &fx->a, 1, "dc1", "127.0.0.1:0");
+    node_start(fx, &fx->b, 2, "dc1", "127.0.0.1:0");
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->a.t);
+    raft_transport_destroy(fx->b.t);
+    loop_run_once(fx->l, 0);
+    loop_destroy(fx->l);
+    free(fx);
+    return 0;
+}
+
+typedef bool (*cond_fn)(struct fixture *fx);
+
+/* Runs the loop until cond holds, bounded by iterations (not time); false if it never did. */
+static bool run_until(struct fixture *fx, cond_fn cond)
+{
+    for (int i = 0; i < 3000; i++) {
+        if (cond(fx))
+            return true;
+        loop_run_once(fx->l, 5);
+    }
+    return cond(fx);
+}
+
+static bool both_up(struct fixture *fx)
+{
+    return raft_transport_peer_up(fx->a.t, 2) && raft_transport_peer_up(fx->b.t, 1);
+}
+
+static void connect_pair(struct fixture *fx)
+{
+    char err[256];
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    assert_int_equal(raft_transport_set_peer(fx->b.t, 1, fx->a.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, both_up));
+}
+
+static struct raft_msg msg(uint8_t type, raft_id from, raft_id to, uint64_t term)
+{
+    struct raft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.from = from;
+    m.to = to;
+    m.term = term;
+    return m;
+}
+
+static bool b_got_one(struct fixture *fx)
+{
+    return fx->b.n_got >= 1;
+}
+
+static bool both_got_one(struct fixture *fx)
+{
+    return fx->a.n_got >= 1 && fx->b.n_got >= 1;
+}
+
+static void exchange(void **state)
+{
+    struct fixture *fx = *state;
+    char err[256];
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    /* Before the handshake completes a message is dropped, not held. */
+    struct raft_msg v = msg(RAFT_MSG_VOTE, 1, 2, 3);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), -1);
+    assert_int_equal(raft_transport_set_peer(fx->b.t, 1, fx->a.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, both_up));
+    assert_int_equal(fx->a.ups, 1);
+    assert_int_equal(fx->b.ups, 1);
+
+    v.u.vote.prevote = true;
+    v.u.vote.last_index = 9;
+    assert_int_equal(raft_transport_send(fx->a.t, &v), 0);
+    struct raft_msg r = msg(RAFT_MSG_VOTE_RESP, 2, 1, 3);
+    assert_int_equal(raft_transport_send(fx->b.t, &r), 0);
+    assert_true(run_until(fx, both_got_one));
+    assert_int_equal(fx->b.got[0].type, RAFT_MSG_VOTE);
+    assert_int_equal(fx->b.got[0].from, 1);
+    assert_int_equal(fx->b.got[0].term, 3);
+    assert_int_equal(fx->a.got[0].type, RAFT_MSG_VOTE_RESP);
+
+    /* Unknown destination. */
+    struct raft_msg x = msg(RAFT_MSG_TIMEOUT_NOW, 1, 9, 3);
+    assert_int_equal(raft_transport_send(fx->a.t, &x), -1);
+    struct raft_transport_stats st;
+    raft_transport_stats(fx->a.t, &st);
+    assert_int_equal(st.sent, 1);
+    assert_int_equal(st.dropped, 2);
+    assert_int_equal(st.proto_errors, 0);
+}
+
+static bool b_got_200(struct fixture *fx)
+{
+    return fx->b.n_got >= 200;
+}
+
+/* Many AppendEntries queued back to back, without waiting for answers, arrive whole and in order. */
+static void pipelined_appends(void **state)
+{
+    struct fixture *fx = *state;
+    connect_pair(fx);
+    uint8_t payload[100];
+    memset(payload, 'x', sizeof payload);
+    struct raft_entry e[3];
+    for (uint64_t i = 0; i < 200; i++) {
+        struct raft_msg m = msg(RAFT_MSG_APPEND, 1, 2, 4);
+        m.u.append.prev_index = i * 3;
+        m.u.append.prev_term = i ? 4 : 0;
+        m.u.append.n_entries = 3;
+        for (int k = 0; k < 3; k++)
+            e[k] = (struct raft_entry){4, i * 3 + 1 + (uint64_t)k, RAFT_ENTRY_COMMAND, 100,
+                                       payload};
+        m.u.append.entries = e;
+        assert_int_equal(raft_transport_send(fx->a.t, &m), 0);
+    }
+    assert_true(run_until(fx, b_got_200));
+    assert_int_equal(fx->b.n_got, 200);
+    for (uint64_t i = 0; i < 200; i++) {
+        assert_int_equal(fx->b.got[i].prev_index, i * 3);
+        assert_int_equal(fx->b.got[i].n_entries, 3);
+    }
+}
+
+static void snapshot_transfer(void **state)
+{
+    struct fixture *fx = *state;
+    connect_pair(fx);
+    struct raft_msg m = msg(RAFT_MSG_SNAPSHOT, 1, 2, 6);
+    m.u.snapshot.last_index = 5000;
+    m.u.snapshot.last_term = 6;
+    raft_config_put(&m.u.snapshot.config, 1, "127.0.0.1:1", true);
+    raft_config_put(&m.u.snapshot.config, 2, "127.0.0.1:2", true);
+    m.u.snapshot.len = 3 * 1024 * 1024 + 17;
+    m.u.snapshot.data = malloc(m.u.snapshot.len);
+    for (uint32_t i = 0; i < m.u.snapshot.len; i++)
+        m.u.snapshot.data[i] = (uint8_t)(i * 31 + (i >> 12));
+    uint32_t crc = crc32c(0, m.u.snapshot.data, m.u.snapshot.len);
+    assert_int_equal(raft_transport_send(fx->a.t, &m), 0);
+    /* The transport copied it: the caller's memory can go at once. */
+    free(m.u.snapshot.data);
+    raft_config_free(&m.u.snapshot.config);
+    struct raft_msg hb = msg(RAFT_MSG_APPEND, 1, 2, 6);
+    assert_int_equal(raft_transport_send(fx->a.t, &hb), 0);
+    assert_true(run_until(fx, b_got_one));
+    for (int i = 0; i < 200 && fx->b.n_got < 2; i++)
+        loop_run_once(fx->l, 5);
+    assert_int_equal(fx->b.n_got, 2);
+    const struct got *s = fx->b.got[0].type == RAFT_MSG_SNAPSHOT ? &fx->b.got[0] : &fx->b.got[1];
+    assert_int_equal(s->type, RAFT_MSG_SNAPSHOT);
+    assert_int_equal(s->len, 3 * 1024 * 1024 + 17);
+    assert_int_equal(s->crc, crc);
+    assert_int_equal(s->n_servers, 2);
+}
+
+static bool a_refused(struct fixture *fx)
+{
+    return strstr(fx->lines, "refused the connection") != NULL;
+}
+
+static void cluster_mismatch_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->b.t);
+    node_start(fx, &fx->b, 2, "dc2", "127.0.0.1:0");
+    char err[256];
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, a_refused));
+    assert_non_null(strstr(fx->lines, "belongs to cluster \"dc1\", not \"dc2\""));
+    assert_false(raft_transport_peer_up(fx->a.t, 2));
+    struct raft_msg v = msg(RAFT_MSG_VOTE, 1, 2, 3);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), -1);
+    assert_int_equal(fx->b.n_got, 0);
+}
+
+static void wrong_server_at_address_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+    char err[256];
+    /* A believes server 3 lives where server 2 listens. */
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 3, fx->b.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, a_refused));
+    assert_non_null(strstr(fx->lines, "expected server 0000000000000003"));
+    assert_false(raft_transport_peer_up(fx->a.t, 3));
+}
+
+static void raw_data(struct loop_conn *c, struct buf *in, void *ctx)
+{
+    (void)c;
+    (void)ctx;
+    buf_clear(in);
+}
+
+static void raw_close(struct loop_conn *c, enum loop_close_reason why, int err, void *ctx)
+{
+    (void)c;
+    (void)err;
+    struct raw *r = ctx;
+    r->closed = true;
+    r->why = why;
+}
+
+static bool raw_closed(struct fixture *fx)
+{
+    return fx->raw->closed;
+}
+
+/* Bytes that are not our protocol close that one connection with a log line; the node lives on. */
+static void garbage_closes_connection(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *p;
+        size_t n;
+    } garbage[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27},
+        {"TRBR\x09\x01\x00\x00\x00\x00\x00\x10", 12}, /* unsupported version */
+        {"TRBR\x01\x08\x00\x00\xff\xff\xff\xff", 12}, /* oversized */
+    };
+    static const char *const reason[] = {"bad magic", "unsupported protocol version 9",
+                                         "exceeds the 4194304-byte limit"};
+    for (size_t i = 0; i < 3; i++) {
+        struct raw r = {false, LOOP_CLOSE_SHUTDOWN};
+        fx->raw = &r;
+        struct loop_addr to;
+        char err[256];
+        assert_int_equal(loop_addr_parse(fx->b.addr, &to, err, sizeof err), 0);
+        struct loop_conn_cbs rc = {NULL, raw_data, raw_close};
+        struct loop_conn *c = loop_tcp_connect(fx->l, &to, NULL, &rc, &r, err, sizeof err);
+        assert_non_null(c);
+        assert_int_equal(loop_conn_write(c, garbage[i].p, garbage[i].n), 0);
+        assert_true(run_until(fx, raw_closed));
+        assert_int_equal(r.why, LOOP_CLOSE_EOF);
+        if (strstr(fx->lines, reason[i]) == NULL)
+            fail_msg("log lacks \"%s\":\n%s", reason[i], fx->lines);
+    }
+    fx->raw = NULL;
+    struct raft_transport_stats st;
+    raft_transport_stats(fx->b.t, &st);
+    assert_int_equal(st.proto_errors, 3);
+    /* B still serves real peers. */
+    connect_pair(fx);
+    struct raft_msg v = msg(RAFT_MSG_TIMEOUT_NOW, 1, 2, 8);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), 0);
+    assert_true(run_until(fx, b_got_one));
+    assert_int_equal(fx->b.got[0].type, RAFT_MSG_TIMEOUT_NOW);
+}
+
+static bool a_saw_down(struct fixture *fx)
+{
+    return fx->a.downs >= 1;
+}
+
+static bool a_up_twice(struct fixture *fx)
+{
+    return fx->a.ups >= 2 && raft_transport_peer_up(fx->a.t, 2);
+}
+
+/* A peer that goes away and comes back on the same address is re-dialed and used again. */
+static void redial_after_restart(void **state)
+{
+    struct fixture *fx = *state;
+    connect_pair(fx);
+    char addr[LOOP_ADDR_STRLEN];
+    snprintf(addr, sizeof addr, "%s", fx->b.addr);
+    raft_transport_destroy(fx->b.t);
+    fx->b.t = NULL;
+    assert_true(run_until(fx, a_saw_down));
+    assert_false(raft_transport_peer_up(fx->a.t, 2));
+    /* A few failed dials while B is down. */
+    for (int i = 0; i < 20; i++)
+        loop_run_once(fx->l, 5);
+    node_start(fx, &fx->b, 2, "dc1", addr);
+    assert_true(run_until(fx, a_up_twice));
+    struct raft_msg v = msg(RAFT_MSG_TIMEOUT_NOW, 1, 2, 8);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), 0);
+    assert_true(run_until(fx, b_got_one));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(exchange, setup, teardown),
+        cmocka_unit_test_setup_teardown(pipelined_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(cluster_mismatch_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_server_at_address_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(garbage_closes_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(redial_after_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
