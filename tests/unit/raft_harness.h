@@ -54,6 +54,8 @@ struct tn_net {
     size_t nq, capq;
     bool cut[TN_MAX + 1][TN_MAX + 1];
     tn_filter_fn filter;
+    int mode;          /* for the test's filter */
+    uint64_t counter;  /* for the test's filter */
     size_t sent[TN_MAX + 1][8];     /* messages sent by id, per type */
     size_t rejects[TN_MAX + 1];     /* failed append responses sent by id */
 };
@@ -394,6 +396,56 @@ static inline uint64_t tn_propose(struct tn_net *net, raft_id id, uint64_t value
     uint64_t idx = 0;
     assert_int_equal(raft_propose(&net->nodes[id].r, &value, sizeof value, &idx), RAFT_OK);
     return idx;
+}
+
+/* Drops the entries of an append copy from index `keep_upto` + 1 on. */
+static inline void tn_strip_after(struct raft_msg *m, uint64_t keep_upto)
+{
+    struct raft_msg_append *a = &m->u.append;
+    while (a->n_entries && a->entries[a->n_entries - 1].index > keep_upto) {
+        free(a->entries[a->n_entries - 1].data);
+        a->entries[a->n_entries - 1].data = NULL;
+        a->n_entries--;
+    }
+}
+
+static inline struct raft_entry tn_entry(uint64_t index, uint64_t term, uint64_t value)
+{
+    struct raft_entry e = {.term = term, .index = index, .type = RAFT_ENTRY_COMMAND, .len = 8};
+    e.data = malloc(8);
+    memcpy(e.data, &value, 8);
+    return e;
+}
+
+/* Replaces a crashed node's disk with: the n-voter bootstrap CONFIG at index 1 term 1, then
+ * runs[i] entries of term terms[i]; and restarts it. */
+static inline void tn_set_disk(struct tn_net *net, raft_id id, size_t voters, uint64_t term,
+                               const uint64_t *terms, const size_t *runs, size_t nruns)
+{
+    tn_crash(net, id);
+    struct tn_disk *d = &net->nodes[id].disk;
+    tn_free_entries(d->ents, d->n);
+    size_t total = 1;
+    for (size_t i = 0; i < nruns; i++)
+        total += runs[i];
+    d->ents = calloc(total, sizeof *d->ents);
+    d->n = 0;
+    d->base = 0;
+    struct raft_config c;
+    tn_config(&c, voters);
+    struct buf b;
+    buf_init(&b, 0);
+    raft_config_encode(&c, &b);
+    raft_config_free(&c);
+    d->ents[0] = (struct raft_entry){.term = 1, .index = 1, .type = RAFT_ENTRY_CONFIG,
+                                     .len = (uint32_t)b.len, .data = b.data};
+    d->n = 1;
+    for (size_t i = 0; i < nruns; i++)
+        for (size_t k = 0; k < runs[i]; k++, d->n++)
+            d->ents[d->n] = tn_entry(d->n + 1, terms[i], 1000 * terms[i] + d->n);
+    d->term = term;
+    d->vote = 0;
+    tn_start(net, id, true);
 }
 
 static inline struct raft *tn_r(struct tn_net *net, raft_id id)
