@@ -13,6 +13,7 @@
 #include "loop/net.h"
 #include "raft/config.h"
 #include "raft/transport.h"
+#include "raft/wire.h"
 
 #define MAX_GOT 512
 
@@ -94,8 +95,15 @@ static void on_peer(void *ctx, raft_id id, bool up)
 
 static const struct raft_transport_cbs cbs = {on_msg, on_peer};
 
-static void node_start(struct fixture *fx, struct node *n, raft_id id, const char *cluster,
-                       const char *listen)
+/* Options a test may tighten; zero fields take the transport's defaults. */
+struct knobs {
+    uint64_t snapshot_max;
+    unsigned handshake_ms;
+    size_t out_limit;
+};
+
+static void node_start_with(struct fixture *fx, struct node *n, raft_id id, const char *cluster,
+                            const char *listen, const struct knobs *k)
 {
     n->id = id;
     snprintf(n->addr, sizeof n->addr, "%s", listen);
@@ -106,11 +114,21 @@ static void node_start(struct fixture *fx, struct node *n, raft_id id, const cha
     o.listen = listen;
     o.backoff_min_ms = 5;
     o.backoff_max_ms = 20;
+    o.snapshot_max = k->snapshot_max;
+    o.handshake_ms = k->handshake_ms;
+    o.out_limit = k->out_limit;
     char err[256];
     n->t = raft_transport_create(fx->l, &o, &cbs, n, err, sizeof err);
     if (n->t == NULL)
         fail_msg("transport: %s", err);
     loop_addr_format(raft_transport_listen_addr(n->t), n->addr, sizeof n->addr);
+}
+
+static void node_start(struct fixture *fx, struct node *n, raft_id id, const char *cluster,
+                       const char *listen)
+{
+    struct knobs k = {0, 0, 0};
+    node_start_with(fx, n, id, cluster, listen, &k);
 }
 
 static int setup(void **state)
@@ -408,6 +426,108 @@ static void redial_after_restart(void **state)
     assert_true(run_until(fx, b_got_one));
 }
 
+/* Connects a bare client to B; returns the connection (state in *r, published in fx->raw). */
+static struct loop_conn *raw_connect(struct fixture *fx, struct raw *r)
+{
+    r->closed = false;
+    fx->raw = r;
+    struct loop_addr to;
+    char err[256];
+    assert_int_equal(loop_addr_parse(fx->b.addr, &to, err, sizeof err), 0);
+    struct loop_conn_cbs rc = {NULL, raw_data, raw_close};
+    struct loop_conn *c = loop_tcp_connect(fx->l, &to, NULL, &rc, r, err, sizeof err);
+    assert_non_null(c);
+    return c;
+}
+
+static void silent_client_times_out(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->b.t);
+    struct knobs k = {0, 20, 0};
+    node_start_with(fx, &fx->b, 2, "dc1", "127.0.0.1:0", &k);
+    struct raw r;
+    raw_connect(fx, &r);
+    assert_true(run_until(fx, raw_closed));
+    assert_non_null(strstr(fx->lines, "no handshake within 20 ms"));
+    fx->raw = NULL;
+}
+
+/* After a valid handshake as server 7, a message claiming to come from server 9 is refused. */
+static void spoofed_sender_closes_connection(void **state)
+{
+    struct fixture *fx = *state;
+    struct raw r;
+    struct loop_conn *c = raw_connect(fx, &r);
+    struct raft_wire_hello h = {1, 1, 7, "127.0.0.1:7", "dc1"};
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(raft_wire_encode_hello(&h, &b), 0);
+    struct raft_msg ok = msg(RAFT_MSG_TIMEOUT_NOW, 7, 2, 1);
+    struct raft_msg bad = msg(RAFT_MSG_TIMEOUT_NOW, 9, 2, 1);
+    assert_int_equal(raft_wire_encode(&ok, &b), 0);
+    assert_int_equal(raft_wire_encode(&bad, &b), 0);
+    assert_int_equal(loop_conn_write(c, b.data, b.len), 0);
+    buf_free(&b);
+    assert_true(run_until(fx, raw_closed));
+    assert_int_equal(fx->b.n_got, 1); /* the genuine one was delivered */
+    assert_int_equal(fx->b.got[0].from, 7);
+    assert_non_null(strstr(fx->lines, "TimeoutNow from 0000000000000009 to 0000000000000002"));
+    fx->raw = NULL;
+}
+
+static bool b_closed_one(struct fixture *fx)
+{
+    struct raft_transport_stats st;
+    raft_transport_stats(fx->b.t, &st);
+    return st.proto_errors >= 1;
+}
+
+static void oversized_snapshot_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->b.t);
+    struct knobs k = {4096, 0, 0};
+    node_start_with(fx, &fx->b, 2, "dc1", "127.0.0.1:0", &k);
+    connect_pair(fx);
+    struct raft_msg m = msg(RAFT_MSG_SNAPSHOT, 1, 2, 6);
+    m.u.snapshot.last_index = 10;
+    m.u.snapshot.last_term = 6;
+    raft_config_put(&m.u.snapshot.config, 1, "127.0.0.1:1", true);
+    uint8_t data[5000] = {0};
+    m.u.snapshot.len = sizeof data;
+    m.u.snapshot.data = data;
+    assert_int_equal(raft_transport_send(fx->a.t, &m), 0);
+    raft_config_free(&m.u.snapshot.config);
+    assert_true(run_until(fx, b_closed_one));
+    assert_non_null(strstr(fx->lines, "snapshot of 5000 bytes exceeds the 4096-byte limit"));
+    assert_int_equal(fx->b.n_got, 0);
+}
+
+/* A message that would push the queue past its bound is dropped; the connection stays. */
+static void full_queue_drops_message(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->a.t);
+    struct knobs k = {0, 0, 4096};
+    node_start_with(fx, &fx->a, 1, "dc1", "127.0.0.1:0", &k);
+    connect_pair(fx);
+    static uint8_t payload[8192];
+    struct raft_entry e = {1, 1, RAFT_ENTRY_COMMAND, sizeof payload, payload};
+    struct raft_msg m = msg(RAFT_MSG_APPEND, 1, 2, 1);
+    m.u.append.n_entries = 1;
+    m.u.append.entries = &e;
+    assert_int_equal(raft_transport_send(fx->a.t, &m), -1);
+    assert_true(raft_transport_peer_up(fx->a.t, 2));
+    struct raft_msg v = msg(RAFT_MSG_TIMEOUT_NOW, 1, 2, 1);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), 0);
+    assert_true(run_until(fx, b_got_one));
+    assert_int_equal(fx->b.got[0].type, RAFT_MSG_TIMEOUT_NOW);
+    struct raft_transport_stats st;
+    raft_transport_stats(fx->a.t, &st);
+    assert_int_equal(st.dropped, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +538,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrong_server_at_address_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_closes_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(redial_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(silent_client_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(spoofed_sender_closes_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(oversized_snapshot_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_queue_drops_message, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
