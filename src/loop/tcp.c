@@ -298,6 +298,10 @@ struct loop_conn *loop_tcp_connect(struct loop *l, const struct loop_addr *to,
 {
     char a[LOOP_ADDR_STRLEN];
     loop_addr_format(to, a, sizeof a);
+    if (cbs == NULL || cbs->on_data == NULL) {
+        loop_seterr(err, errlen, "connect to %s: no on_data callback", a);
+        return NULL;
+    }
     if (loop_shutting_down(l)) {
         loop_seterr(err, errlen, "connect to %s: loop is shutting down", a);
         return NULL;
@@ -483,6 +487,10 @@ struct loop_listener *loop_tcp_listen(struct loop *l, const char *addr,
     char e[160];
     if (loop_addr_parse(addr, &a, e, sizeof e) != 0) {
         loop_seterr(err, errlen, "listen: %s", e);
+        return NULL;
+    }
+    if (cbs == NULL || cbs->on_data == NULL) {
+        loop_seterr(err, errlen, "listen on %s: no on_data callback", addr);
         return NULL;
     }
     if (loop_shutting_down(l)) {
