@@ -275,6 +275,14 @@ static void handle_hello(struct tconn *tc, const struct raft_wire_hello *h)
     tc->hs_timer = 0;
     log_printf(t->log, LOG_DEBUG, SUBSYS, "connection %s %s (server %016llx) is up",
                tc->peer ? "to" : "from", tc->name, (unsigned long long)h->id);
+    /* A peer dials anew only when it gave up on its previous connection, which may be half-open
+     * (no FIN ever arrives): close it, or dead connections would pile up. */
+    for (struct tconn *o = t->conns; o != NULL && tc->inbound; o = o->next)
+        if (o != tc && o->inbound && o->ready && o->remote == h->id && !loop_conn_closing(o->c)) {
+            log_printf(t->log, LOG_DEBUG, SUBSYS, "closing older connection from %s: replaced",
+                       o->name);
+            loop_conn_close(o->c);
+        }
     struct tpeer *p = tc->peer;
     if (p != NULL) {
         if (p->failures > 0)

@@ -476,6 +476,40 @@ static void spoofed_sender_closes_connection(void **state)
     fx->raw = NULL;
 }
 
+static bool raw2_closed(struct fixture *fx)
+{
+    return fx->raw->closed && fx->b.n_got >= 1;
+}
+
+/* A peer's new connection replaces its older one, which may be half-open and never close. */
+static void reconnecting_peer_replaces_old_connection(void **state)
+{
+    struct fixture *fx = *state;
+    struct raw r1, r2;
+    struct loop_conn *c1 = raw_connect(fx, &r1);
+    struct raft_wire_hello h = {1, 1, 7, "127.0.0.1:7", "dc1"};
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(raft_wire_encode_hello(&h, &b), 0);
+    assert_int_equal(loop_conn_write(c1, b.data, b.len), 0);
+    for (int i = 0; i < 20; i++)
+        loop_run_once(fx->l, 5);
+    assert_false(r1.closed);
+    struct loop_conn *c2 = raw_connect(fx, &r2);
+    struct raft_msg ok = msg(RAFT_MSG_TIMEOUT_NOW, 7, 2, 1);
+    assert_int_equal(raft_wire_encode(&ok, &b), 0);
+    assert_int_equal(loop_conn_write(c2, b.data, b.len), 0);
+    buf_free(&b);
+    fx->raw = &r1;
+    assert_true(run_until(fx, raw2_closed));
+    assert_false(r2.closed);
+    assert_int_equal(fx->b.got[0].from, 7);
+    loop_conn_close(c2);
+    fx->raw = &r2; /* r2 lives on this stack: wait for its on_close before returning */
+    assert_true(run_until(fx, raw_closed));
+    fx->raw = NULL;
+}
+
 static bool b_closed_one(struct fixture *fx)
 {
     struct raft_transport_stats st;
@@ -542,6 +576,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(spoofed_sender_closes_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_snapshot_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(full_queue_drops_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(reconnecting_peer_replaces_old_connection, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
