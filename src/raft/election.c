@@ -280,7 +280,9 @@ int raft_transfer_leadership(struct raft *r, raft_id to)
               (unsigned long long)best->id);
     if (best->match == raft_memlog_last(&r->log))
         raft_send(r, best->id, RAFT_MSG_TIMEOUT_NOW, false);
-    else
-        raft_send_append(r, best, false);
+    else {
+        best->paused = false; /* catch it up now rather than at the next heartbeat */
+        raft_send_append(r, best, true);
+    }
     return RAFT_OK;
 }

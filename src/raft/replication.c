@@ -293,9 +293,12 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
     } else if (pr->state == RAFT_PR_SNAPSHOT && pr->match >= pr->pending_snapshot) {
         raft_progress_become_replicate(r, pr);
     }
+    raft_id id = pr->id;
     if (advanced && raft_maybe_commit(r))
         raft_on_commit_advanced(r);
-    if (r->role != RAFT_LEADER)
+    /* A commit may append a configuration (promotion), which rebuilds the progress array. */
+    pr = raft_progress_find(r, id);
+    if (r->role != RAFT_LEADER || pr == NULL)
         return;
     bool sent = false;
     while (raft_send_append(r, pr, false))
@@ -303,9 +306,10 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
     if (!sent && pr->commit_sent < r->commit)
         raft_send_append(r, pr, true); /* it may not know the commit index yet */
     if (advanced) {
-        raft_maybe_promote(r, pr);
-        if (pr->id == r->transferee && pr->match == raft_memlog_last(&r->log))
-            raft_send(r, pr->id, RAFT_MSG_TIMEOUT_NOW, false);
+        if (id == r->transferee && pr->match == raft_memlog_last(&r->log))
+            raft_send(r, id, RAFT_MSG_TIMEOUT_NOW, false);
+        else
+            raft_maybe_promote(r, pr); /* last: may invalidate pr */
     }
 }
 

@@ -111,9 +111,11 @@ void raft_handle_snapshot_resp(struct raft *r, const struct raft_msg *m)
         raft_progress_become_replicate(r, pr);
     else
         raft_progress_become_probe(r, pr);
+    raft_id id = pr->id;
     if (raft_maybe_commit(r))
         raft_on_commit_advanced(r);
-    if (r->role == RAFT_LEADER)
+    pr = raft_progress_find(r, id); /* a promotion may have rebuilt the array */
+    if (r->role == RAFT_LEADER && pr != NULL)
         while (raft_send_append(r, pr, false))
             ;
 }
