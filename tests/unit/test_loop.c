@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -389,6 +390,7 @@ struct tcp {
     bool want_both_closed;
     bool want_srv_closed;
     bool want_cli_closed;
+    bool want_accept;
     struct loop_conn *reconnected;
     bool reconnect_refused;
     struct loop_addr srv_addr;
@@ -490,6 +492,8 @@ static void srv_accept(struct loop_listener *ls, struct loop_conn *c, void *ctx)
     loop_conn_set_ctx(c, &t->srv);
     if (t->pause_on_accept)
         loop_conn_pause_read(c);
+    if (t->want_accept)
+        t->h.done = true;
 }
 
 static const struct loop_conn_cbs srv_cbs = {NULL, srv_data, any_close};
@@ -823,6 +827,52 @@ static void half_closed_peer_still_gets_reply(void **state)
     buf_free(&t.srv.got);
 }
 
+struct fdlim {
+    struct tcp *t;
+    int stage; /* 0: waiting for the pause to be logged (woken by the retry timer) */
+};
+
+static void fdlim_hook(struct loop *l, void *ctx)
+{
+    (void)l;
+    struct fdlim *f = ctx;
+    if (f->stage == 0 && strstr(f->t->h.log, "pausing") != NULL)
+        f->t->h.done = true;
+}
+
+/* Out of fds, the listener stays readable: it must pause and retry on a timer, not spin, and
+ * accept the waiting connection once fds are available again. */
+static void accept_pauses_when_out_of_fds(void **state)
+{
+    (void)state;
+    struct tcp t;
+    memset(&t, 0, sizeof t);
+    tcp_setup(&t, NULL, NULL, NULL);
+    struct fdlim f = {.t = &t};
+    assert_int_not_equal(loop_before_sleep_add(t.h.l, fdlim_hook, &f), 0);
+    int lowest = dup(0);
+    assert_true(lowest >= 0);
+    close(lowest);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest; /* the next fd the kernel would hand out is over the limit */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    uint64_t iters0 = t.h.iters;
+    h_run(&t.h);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_null(t.srv.c);
+    assert_non_null(strstr(t.h.log, "Too many open files; pausing 100 ms"));
+    f.stage = 1;
+    t.want_accept = true;
+    t.h.done = false;
+    h_run(&t.h);
+    assert_non_null(t.srv.c);
+    /* Paused, not spinning: the 100 ms wait took a handful of iterations, not thousands. */
+    assert_true(t.h.iters - iters0 < 100);
+    tcp_teardown(&t);
+}
+
 static void connect_refused_is_reported(void **state)
 {
     (void)state;
@@ -1068,6 +1118,7 @@ int main(void)
         cmocka_unit_test(deferred_close_inside_on_data),
         cmocka_unit_test(reply_then_end_delivers_reply),
         cmocka_unit_test(half_closed_peer_still_gets_reply),
+        cmocka_unit_test(accept_pauses_when_out_of_fds),
         cmocka_unit_test(connect_refused_is_reported),
         cmocka_unit_test(listen_errors_are_clear),
         cmocka_unit_test(destroy_closes_everything),
