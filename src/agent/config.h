@@ -79,6 +79,11 @@ int agent_config_load(int argc, char **argv, const struct agent_host *host,
 
 void agent_config_free(struct agent_config *cfg);
 
+/* Decodes one JSON config text as if read from a file called name: 0, or -1 with the one-line
+ * message the agent would print. Touches nothing else: for config checks and fuzzing. */
+int agent_config_check_json(const char *name, const char *text, size_t len, char *err,
+                            size_t errlen);
+
 /* Probes the real host: gethostname and the IPv4 addresses of up interfaces (getifaddrs).
  * Release with agent_host_free. 0, or -1 with err filled. */
 int agent_host_probe(struct agent_host *host, char *err, size_t errlen);

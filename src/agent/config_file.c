@@ -205,6 +205,16 @@ int agent_config_apply_json(const char *name, const char *text, size_t len,
     return rc;
 }
 
+int agent_config_check_json(const char *name, const char *text, size_t len, char *err,
+                            size_t errlen)
+{
+    struct agent_config_raw r;
+    memset(&r, 0, sizeof r);
+    int rc = agent_config_apply_json(name, text, len, &r, err, errlen);
+    agent_config_raw_free(&r);
+    return rc;
+}
+
 static int read_file(const char *path, struct agent_config_raw *r, struct agent_strlist *files,
                      char *err, size_t errlen)
 {

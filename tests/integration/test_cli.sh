@@ -177,7 +177,10 @@ if start dev -dev -pid-file="$W/agent.pid"; then
   [[ ! -e $W/agent.pid ]] && ok "pid file removed at exit" || bad "pid file left behind"
 else bad "-dev agent did not start" "$(cat "$W/dev.out" "$W/dev.err")"; fi
 
-if start lock -bind=127.0.0.1 -data-dir="$W/locked/deeper"; then
+if start lock -bind=127.0.0.1 -data-dir="$W/locked/deeper" -server -bootstrap-expect=1; then
+  grep -qx '==> WARNING: BootstrapExpect Mode is specified as 1; this is the same as Bootstrap mode.' \
+    "$W/lock.err" && grep -q "Server: true (bootstrap: true)" "$W/lock.out" \
+    && ok "-bootstrap-expect=1 warns and means -bootstrap" || bad "expect=1" "$(cat "$W/lock.err")"
   [[ $(stat -c %a "$W/locked/deeper") == 700 ]] && ok "data dir created with mode 0700" \
     || bad "data dir mode $(stat -c %a "$W/locked/deeper")"
   MSG="==> Error starting agent: data directory $W/locked/deeper is in use by another agent (pid $pid)"
