@@ -161,7 +161,7 @@ static int mkdir_p(const char *dir)
             continue;
         char c = path[i];
         path[i] = '\0';
-        if (mkdir(path, 0755) == 0) {
+        if (mkdir(path, 0700) == 0) {
             /* A new directory's own name lives in its parent: unless the parent is synced, a power
              * failure can lose the whole data directory along with everything synced inside it. */
             char *slash = strrchr(path, '/');
@@ -274,7 +274,7 @@ static int log_meta_save(struct rlog *log, uint64_t index, uint64_t term)
     /* The same atomic replace as raft_meta_replace, but through log->io so that tests can fault
      * it and run without paying for real fsyncs. */
     const char *tmp = RLOG_META_FILE ".tmp";
-    int fd = openat(log->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = openat(log->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return fail(log, "create %s/%s: %s", log->dir, tmp, strerror(errno));
     const char *what = NULL;
@@ -715,7 +715,7 @@ static int rollover(struct rlog *log, uint64_t first)
     snprintf(s.name, sizeof s.name, "%020llu.seg", (unsigned long long)first);
     char tmp[SEG_NAME_LEN + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", s.name);
-    s.fd = openat(log->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    s.fd = openat(log->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (s.fd < 0)
         return fail(log, "create %s/%s: %s", log->dir, tmp, strerror(errno));
     uint8_t h[RLOG_SEG_HDR_SIZE];
