@@ -117,7 +117,8 @@ static void tconn_free(struct tconn *tc)
 static struct tconn *tconn_new(struct raft_transport *t, struct loop_conn *c, struct tpeer *p);
 
 /* Closes with one log line; on_close then frees the record and schedules a re-dial. */
-static void tconn_fail(struct tconn *tc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tconn_fail(struct tconn *tc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void tconn_fail(struct tconn *tc, const char *fmt, ...)
 {
@@ -477,7 +478,9 @@ static int queue_snapshot(struct tpeer *p, const struct raft_msg *m)
 int raft_transport_send(struct raft_transport *t, const struct raft_msg *m)
 {
     struct tpeer *p = peer_find(t, m->to);
-    if (p == NULL || p->out == NULL || !p->out->ready || loop_conn_closing(p->out->c)) {
+    /* A wrong sender id would make the peer close the connection: refuse it here instead. */
+    if (m->from != t->o.id || p == NULL || p->out == NULL || !p->out->ready ||
+        loop_conn_closing(p->out->c)) {
         t->st.dropped++;
         if (p != NULL && p->out == NULL && p->retry_timer == 0)
             peer_dial(p);
@@ -620,7 +623,8 @@ struct raft_transport *raft_transport_create(struct loop *l, const struct raft_t
     buf_init(&probe, 0);
     int ok = raft_wire_encode_hello(&t->hello, &probe);
     buf_free(&probe);
-    if (ok != 0) {
+    if (ok != 0 || strlen(o->addr ? o->addr : "") >= sizeof t->hello.addr ||
+        strlen(o->cluster ? o->cluster : "") >= sizeof t->hello.cluster) {
         snprintf(err, errlen, "invalid server id, advertised address or cluster name");
         free(t);
         return NULL;

@@ -1,4 +1,4 @@
-/* transport.h — Raft messages over TCP on the reactor: one persistent, handshaken connection to each
+/* transport.h — Raft messages over TCP on the reactor: a persistent, handshaken connection to each
  * peer (re-dialed with backoff), frame decoding on arrival, bounded output, chunked snapshots. */
 #ifndef TRIBUNE_RAFT_TRANSPORT_H
 #define TRIBUNE_RAFT_TRANSPORT_H

@@ -1,4 +1,4 @@
-/* test_raft_transport.c — Raft transports talking over real loopback TCP in one reactor: handshake,
+/* test_raft_transport.c — Raft transports over real loopback TCP in one reactor: handshake,
  * delivery, pipelining, chunked snapshots, refusals, hostile bytes and re-dialing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,7 +244,7 @@ static bool b_got_200(struct fixture *fx)
     return fx->b.n_got >= 200;
 }
 
-/* Many AppendEntries queued back to back, without waiting for answers, arrive whole and in order. */
+/* AppendEntries queued back to back, without waiting for answers, arrive whole and in order. */
 static void pipelined_appends(void **state)
 {
     struct fixture *fx = *state;
