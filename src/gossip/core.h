@@ -113,6 +113,10 @@ void gossip_nodes_shuffle(struct gossip *g);
 bool gossip_addr_equal(const struct gossip_addr *a, const struct gossip_addr *b);
 bool gossip_tags_equal(const struct gossip_tags *a, const struct gossip_tags *b);
 void gossip_addr_format(const struct gossip_addr *a, char *out, size_t n);
+/* The domain the wire codec enforces too: known role and bootstrap mode, NUL-terminated text,
+ * proto_min <= proto_cur <= proto_max. */
+bool gossip_tags_ok(const struct gossip_tags *t);
+bool gossip_addr_ok(const struct gossip_addr *a);
 /* True when name is NUL-terminated within GOSSIP_NAME_MAX and non-empty. */
 bool gossip_name_ok(const char *name);
 /* Picks up to k distinct random members (never self) accepted by keep; returns how many. */

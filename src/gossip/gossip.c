@@ -67,6 +67,8 @@ int gossip_config_check(const struct gossip_config *c, char *err, size_t errlen)
         why = "address family must be IPv4 or IPv6";
     else if (c->addr.port == 0)
         why = "gossip port must not be 0";
+    else if (!gossip_tags_ok(&c->tags))
+        why = "tags need a role (client or server), a known bootstrap mode and proto_min <= proto_cur <= proto_max";
     else if (c->probe_interval_ms == 0 || c->probe_timeout_ms == 0 || c->probe_timeout_ms >= c->probe_interval_ms)
         why = "probe timeout must be positive and shorter than the probe interval";
     else if (c->gossip_interval_ms == 0 || c->gossip_nodes == 0)
@@ -238,7 +240,7 @@ static void conflict(struct gossip *g, const struct gossip_member *holder, const
 void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool from_merge)
 {
     (void)from_merge;
-    if (!gossip_name_ok(a->node) || a->incarnation == 0)
+    if (!gossip_name_ok(a->node) || a->incarnation == 0 || !gossip_addr_ok(&a->addr) || !gossip_tags_ok(&a->tags))
         return;
     if (strncmp(a->node, g->cfg.name, GOSSIP_NAME_MAX) == 0) {
         struct gossip_node *me = gossip_self(g);
@@ -624,7 +626,7 @@ int gossip_leave(struct gossip *g)
 
 int gossip_set_tags(struct gossip *g, const struct gossip_tags *tags)
 {
-    if (g->leaving)
+    if (g->leaving || !gossip_tags_ok(tags))
         return -1;
     struct gossip_node *me = gossip_self(g);
     me->m.tags = *tags;

@@ -94,7 +94,8 @@ int gossip_join(struct gossip *g, const struct gossip_addr *addrs, size_t n);
 /* Graceful leave: raises the incarnation, broadcasts the intent and reports leave_done once it has
  * been sent retransmit-limit times, no peer is alive, or leave_timeout_ms passed. -1 if already. */
 int gossip_leave(struct gossip *g);
-/* Changes the local tags: a new incarnation, spread like any alive update. -1 after leave. */
+/* Changes the local tags: a new incarnation, spread like any alive update. -1 after leave or for
+ * tags outside their domain (see gossip_config_check). */
 int gossip_set_tags(struct gossip *g, const struct gossip_tags *tags);
 
 /* Operator force-leave: a failed member becomes left (so it is reaped on the tombstone timeout,

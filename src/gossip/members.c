@@ -25,6 +25,18 @@ bool gossip_name_ok(const char *name)
     return name[0] != '\0' && memchr(name, '\0', GOSSIP_NAME_MAX) != NULL;
 }
 
+bool gossip_tags_ok(const struct gossip_tags *t)
+{
+    return (t->role == GOSSIP_ROLE_CLIENT || t->role == GOSSIP_ROLE_SERVER) && t->bootstrap <= GOSSIP_BOOTSTRAP_EXPECT &&
+           memchr(t->dc, '\0', sizeof t->dc) && memchr(t->build, '\0', sizeof t->build) &&
+           t->proto_min <= t->proto_cur && t->proto_cur <= t->proto_max;
+}
+
+bool gossip_addr_ok(const struct gossip_addr *a)
+{
+    return a->family == GOSSIP_AF_INET || a->family == GOSSIP_AF_INET6;
+}
+
 struct gossip_node *gossip_node_find(struct gossip *g, const char *name)
 {
     for (size_t i = 0; i < g->n_nodes; i++)

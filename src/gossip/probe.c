@@ -94,6 +94,11 @@ static void probe_indirect(struct gossip *g)
     for (size_t i = 0; i < n; i++)
         if (gossip_send_udp(g, &to[i], &m, 1) == 0)
             p->expected_nacks++;
+    /* Woken late (a stalled process): the helpers still get a full timeout to answer, or a slow
+     * node would accuse a healthy one the moment it resumes. */
+    uint64_t least = g->now + gossip_health_scale(g, g->cfg.probe_timeout_ms);
+    if (p->end_ms < least)
+        p->end_ms = least;
 
     /* The TCP fallback tells "UDP is blocked" apart from "the node is down". */
     struct gossip_msg ping;

@@ -37,8 +37,9 @@ int gossip_push_pull_send(struct gossip *g, const struct gossip_addr *to, bool j
     return send_states(g, to, 0, join, false);
 }
 
-/* A joiner that claims a name held by a live member at another address is refused whole: merging
- * the rest of its table would make two clusters half-agree about who that name is. */
+/* A joiner that claims a name held at another address by a live member (or a failed one not yet
+ * reclaimable) is refused whole: merging the rest of its table would make two clusters half-agree
+ * about who that name is. A left member's name is free. */
 static bool join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m, char *err, size_t errlen,
                           struct gossip_member *holder, struct gossip_addr *claim)
 {
@@ -47,13 +48,20 @@ static bool join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m
         if (!gossip_name_ok(s->name) || (s->state != GOSSIP_STATE_ALIVE && s->state != GOSSIP_STATE_SUSPECT))
             continue;
         const struct gossip_node *n = gossip_node_find(g, s->name);
-        if (!n || (n->m.state != GOSSIP_STATE_ALIVE && n->m.state != GOSSIP_STATE_SUSPECT) ||
-            gossip_addr_equal(&n->m.addr, &s->addr))
+        if (!n || gossip_addr_equal(&n->m.addr, &s->addr) || n->m.state == GOSSIP_STATE_LEFT)
             continue;
-        char a[64], b[64];
+        bool failed = n->m.state == GOSSIP_STATE_DEAD;
+        if (failed && g->cfg.dead_reclaim_ms && g->now - n->m.state_ms >= g->cfg.dead_reclaim_ms)
+            continue;
+        char a[48], b[48]; /* "[" + 39 + "]:" + 5 digits + NUL */
         gossip_addr_format(&n->m.addr, a, sizeof a);
         gossip_addr_format(&s->addr, b, sizeof b);
-        snprintf(err, errlen, "node name \"%s\" is already in use by %s (claimed by %s)", s->name, a, b);
+        if (failed)
+            snprintf(err, errlen,
+                     "node name \"%s\" is held by failed member at %s (claimed by %s); force-leave it first",
+                     s->name, a, b);
+        else
+            snprintf(err, errlen, "node name \"%s\" is already in use by %s (claimed by %s)", s->name, a, b);
         *holder = n->m;
         *claim = s->addr;
         return true;

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "gossip/gossip.h"
+#include "gossip/wire.h"
 
 #define TN_MAX 12
 #define TN_STEP 5 /* ms per simulation step; also the one-way latency */
@@ -56,6 +58,9 @@ struct tnet {
     size_t max_udp;
     size_t max_msgs;
     uint64_t sent[TN_MAX][16]; /* messages sent, by sender and type */
+    bool wire;                 /* every packet goes through the real wire codec */
+    size_t wire_errors;        /* encode or decode failures */
+    size_t max_encoded;        /* largest encoded datagram */
 };
 
 static inline struct gossip_addr tn_addr(int i)
@@ -70,6 +75,16 @@ static inline int tn_index(const struct tnet *t, const struct gossip_addr *a)
 {
     int i = a->ip[3] - 1;
     return a->family == GOSSIP_AF_INET && a->ip[0] == 10 && i >= 0 && i < t->n ? i : -1;
+}
+
+/* Sizes packets with the wire codec's exact sizes and sends them through encode/decode. */
+static inline void tn_use_wire(struct tnet *t)
+{
+    t->wire = true;
+    for (int i = 0; i < t->n; i++) {
+        t->cfg[i].msg_size = gossip_wire_msg_size;
+        t->cfg[i].packet_overhead = GOSSIP_WIRE_DGRAM_HDR;
+    }
 }
 
 /* Configures n nodes "n0".."n{n-1}" at 10.0.0.{i+1}; cores are created by tn_start. */
@@ -197,7 +212,31 @@ static inline void tn_flush(struct tnet *t, int i)
         f->from = i;
         f->to = to;
         f->at = t->now + TN_STEP;
-        tn_copy(&f->p, p);
+        if (t->wire) {
+            struct buf b;
+            buf_init(&b, 0);
+            int rc = gossip_wire_encode(p, &b);
+            if (rc == 0 && p->transport == GOSSIP_UDP && b.len > t->max_encoded)
+                t->max_encoded = b.len;
+            if (rc == 0 && p->transport == GOSSIP_UDP && b.len > t->cfg[i].udp_max)
+                t->oversize++;
+            if (rc == 0)
+                rc = p->transport == GOSSIP_UDP ? gossip_wire_decode_dgram(b.data, b.len, &f->p)
+                                                : gossip_wire_decode_stream(b.data, b.len, &f->p);
+            buf_free(&b);
+            if (rc != 0) {
+                t->wire_errors++;
+                t->n_fly--;
+                continue;
+            }
+            /* Hand the receiver a plain copy so tn_free_pkt can release it like the others. */
+            struct gossip_packet dec = f->p;
+            tn_copy(&f->p, &dec);
+            gossip_wire_packet_free(&dec);
+            f->p.transport = p->transport;
+        } else {
+            tn_copy(&f->p, p);
+        }
         f->p.peer = t->cfg[i].addr; /* arrives from the sender's address */
         f->p.conn = p->transport == GOSSIP_TCP ? conn : 0;
     }

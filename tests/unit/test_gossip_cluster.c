@@ -362,6 +362,72 @@ static void force_leave_turns_failed_into_left(void **state)
     tn_free(t);
 }
 
+/* The core's packets through the real wire codec: every one encodes, decodes, and fits. */
+static void through_the_wire_codec(void **state)
+{
+    (void)state;
+    struct tnet *t = tn_new(6, 53);
+    tn_use_wire(t);
+    for (int i = 0; i < 6; i++)
+        t->cfg[i].udp_max = 512; /* tight, so compound packets fill up */
+    tn_start_all(t);
+    /* A chain of simultaneous joins: n4 joins n3 before n3 knows anyone, so some members may
+     * learn of each other only through periodic push-pull (30 s), not from the dying gossip. */
+    for (int i = 1; i < 6; i++)
+        tn_join(t, i, i - 1);
+    tn_run(t, 65000);
+    assert_true(tn_converged(t, ALL(6)));
+    struct gossip_tags tags = t->cfg[2].tags;
+    tags.role = GOSSIP_ROLE_SERVER;
+    tags.rpc_port = 8300;
+    gossip_set_tags(t->g[2], &tags);
+    gossip_leave(t->g[5]);
+    tn_run(t, 3000);
+    t->down[5] = true;
+    t->down[4] = true;
+    tn_run(t, 40000);
+    assert_int_equal(t->wire_errors, 0);
+    assert_int_equal(t->oversize, 0);
+    assert_true(t->max_encoded > 0 && t->max_encoded <= 512);
+    assert_int_equal(tn_state(t, 0, "n5"), GOSSIP_STATE_LEFT);
+    assert_int_equal(tn_state(t, 0, "n4"), GOSSIP_STATE_DEAD);
+    assert_int_equal(gossip_member_find(t->g[0], "n2")->tags.rpc_port, 8300);
+    assert_true(tn_converged(t, ALL(4)));
+    tn_free(t);
+}
+
+/* A failed member still holds its name: a newcomer at another address is told how to free it. */
+static void name_of_failed_member_needs_force_leave(void **state)
+{
+    (void)state;
+    struct tnet *t = tn_new(4, 59);
+    snprintf(t->cfg[3].name, sizeof t->cfg[3].name, "n2"); /* n2 comes back at n3's address */
+    tn_start(t, 0);
+    tn_start(t, 1);
+    tn_start(t, 2);
+    tn_join(t, 1, 0);
+    tn_join(t, 2, 0);
+    tn_run(t, 2000);
+    t->down[2] = true;
+    tn_run(t, 40000);
+    assert_int_equal(tn_state(t, 0, "n2"), GOSSIP_STATE_DEAD);
+    tn_start(t, 3);
+    tn_join(t, 3, 0);
+    tn_run(t, 1000);
+    assert_int_equal(tn_events(t, 3, GOSSIP_EV_JOIN_ERR, NULL), 1);
+    for (size_t k = 0; k < t->n_evs; k++)
+        if (t->evs[k].type == GOSSIP_EV_JOIN_ERR)
+            assert_non_null(strstr(t->evs[k].err, "force-leave"));
+    assert_int_equal(gossip_force_leave(t->g[0], "n2"), 0);
+    tn_run(t, 1000);
+    tn_join(t, 3, 0);
+    tn_run(t, 3000);
+    assert_int_equal(tn_state(t, 0, "n2"), GOSSIP_STATE_ALIVE);
+    assert_int_equal(tn_state(t, 1, "n2"), GOSSIP_STATE_ALIVE);
+    assert_int_equal(gossip_member_find(t->g[1], "n2")->addr.ip[3], 4);
+    tn_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +446,8 @@ int main(void)
         cmocka_unit_test(push_pull_merges_two_clusters),
         cmocka_unit_test(healed_partition_merges_again),
         cmocka_unit_test(force_leave_turns_failed_into_left),
+        cmocka_unit_test(through_the_wire_codec),
+        cmocka_unit_test(name_of_failed_member_needs_force_leave),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

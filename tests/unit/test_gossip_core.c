@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "gossip/gossip.h"
+#include "gossip/wire.h"
 
 static struct gossip_addr addr_of(int i)
 {
@@ -29,6 +31,7 @@ static void cfg_of(struct gossip_config *c, uint64_t seed)
     c->addr = addr_of(1);
     c->seed = seed;
     c->push_pull_interval_ms = 0;
+    c->tags.role = GOSSIP_ROLE_CLIENT;
 }
 
 static void recv1(struct gossip *g, const struct gossip_msg *m)
@@ -85,6 +88,9 @@ struct world {
     size_t (*size)(const struct gossip_msg *m);
     uint32_t udp_max;
     uint32_t overhead;
+    bool encode;        /* also run every UDP packet through the wire encoder */
+    size_t max_encoded;
+    size_t encode_errors;
     /* ALIVE updates seen in UDP packets, in order */
     char alive_seen[4096][GOSSIP_NAME_MAX];
     uint64_t alive_inc[4096];
@@ -110,6 +116,16 @@ static void pump(struct gossip *g, struct world *w, uint64_t now)
                 sz += w->size(&p->msgs[i]);
             w->udp_packets++;
             w->oversize += sz > w->udp_max;
+            if (w->encode) {
+                struct buf b;
+                buf_init(&b, 0);
+                if (gossip_wire_encode(p, &b) != 0)
+                    w->encode_errors++;
+                w->oversize += b.len > w->udp_max;
+                if (b.len > w->max_encoded)
+                    w->max_encoded = b.len;
+                buf_free(&b);
+            }
             if (p->n_msgs > w->max_msgs)
                 w->max_msgs = p->n_msgs;
             if (w->n_packet_marks < 512)
@@ -364,17 +380,24 @@ static size_t odd_size(const struct gossip_msg *m)
 static void packets_never_exceed_udp_max(void **state)
 {
     (void)state;
-    for (int variant = 0; variant < 2; variant++) {
+    /* 0: the core's own bound; 1: a codec with fatter framing; 2: the real wire codec, with every
+     * datagram actually encoded and measured. */
+    for (int variant = 0; variant < 3; variant++) {
         struct gossip_config c;
         cfg_of(&c, 17 + (uint64_t)variant);
         c.udp_max = 600;
         c.packet_overhead = 40;
-        if (variant)
+        if (variant == 1)
             c.msg_size = odd_size;
+        if (variant == 2) {
+            c.msg_size = gossip_wire_msg_size;
+            c.packet_overhead = GOSSIP_WIRE_DGRAM_HDR;
+        }
         struct gossip *g = gossip_new(&c, 0);
         struct world w;
         world_init(&w, &c);
-        w.size = variant ? odd_size : gossip_msg_size_bound;
+        w.size = c.msg_size ? c.msg_size : gossip_msg_size_bound;
+        w.encode = variant == 2;
         w.ping_reply = ANSWER_ACK;
         char name[GOSSIP_NAME_MAX];
         for (int i = 0; i < 80; i++) {
@@ -388,6 +411,9 @@ static void packets_never_exceed_udp_max(void **state)
         assert_true(w.udp_packets > 100);
         assert_int_equal(w.oversize, 0);
         assert_true(w.max_msgs >= 3); /* compound packets were used */
+        assert_int_equal(w.encode_errors, 0);
+        if (w.encode)
+            assert_true(w.max_encoded > c.udp_max - 100); /* and they were filled */
         /* Nothing starved: all 81 updates went out the full number of times (limit 8 at 81). */
         for (int i = 0; i < 80; i += 7) {
             snprintf(name, sizeof name, "a-rather-long-member-name-to-fill-datagrams-%04d", i);
@@ -523,6 +549,17 @@ static void config_is_checked(void **state)
     cfg_of(&c, 1);
     c.udp_max = 100;
     assert_int_equal(gossip_config_check(&c, err, sizeof err), -1);
+    cfg_of(&c, 1);
+    c.tags.role = 0;
+    assert_int_equal(gossip_config_check(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "role"));
+    cfg_of(&c, 1);
+    struct gossip *g = gossip_new(&c, 0);
+    struct gossip_tags bad = c.tags;
+    bad.bootstrap = 9;
+    assert_int_equal(gossip_set_tags(g, &bad), -1);
+    assert_int_equal(gossip_incarnation(g), 1);
+    gossip_free(g);
 }
 
 /* Same seed, same inputs: byte-identical decisions. A different seed changes the probe order. */
