@@ -144,7 +144,8 @@ struct raft_ready {
     const struct raft_read_state *reads;
     size_t n_reads;
 
-    /* The FSM should take a snapshot at its applied index and call raft_snapshot_done. */
+    /* The FSM should take a snapshot at its applied index and call raft_snapshot_done after
+     * raft_advance (which zeroes rd: keep the flag). Reported once per threshold crossing. */
     bool snapshot_wanted;
 };
 

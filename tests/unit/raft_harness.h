@@ -237,8 +237,9 @@ static inline void tn_process(struct tn_net *net, raft_id id)
         }
         for (size_t i = 0; i < rd.n_reads && n->n_reads < 64; i++)
             n->reads[n->n_reads++] = rd.reads[i];
+        bool want = rd.snapshot_wanted; /* raft_advance clears rd */
         raft_advance(&n->r, &rd);
-        if (n->auto_snapshot && rd.snapshot_wanted) {
+        if (n->auto_snapshot && want) {
             uint8_t s[16];
             memcpy(s, &n->fsm_count, 8);
             memcpy(s + 8, &n->fsm_hash, 8);
