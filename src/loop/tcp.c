@@ -178,15 +178,20 @@ void loop_tcp_flush_pending(struct loop *l)
     }
 }
 
+static void conn_in_limit(struct loop_conn *c)
+{
+    char a[LOOP_ADDR_STRLEN];
+    log_printf(c->l->log, LOG_WARN, c->name,
+               "closing connection from %s: input limit of %zu bytes exceeded",
+               loop_addr_format(&c->peer, a, sizeof a), c->in.limit);
+    conn_kill(c, LOOP_CLOSE_IN_LIMIT, 0);
+}
+
 static void conn_read(struct loop_conn *c)
 {
     size_t room = c->in.limit - c->in.len;
     if (room == 0) {
-        log_printf(c->l->log, LOG_WARN, c->name,
-                   "closing connection from %s: input limit of %zu bytes exceeded",
-                   loop_addr_format(&c->peer, (char[LOOP_ADDR_STRLEN]){0}, LOOP_ADDR_STRLEN),
-                   c->in.limit);
-        conn_kill(c, LOOP_CLOSE_IN_LIMIT, 0);
+        conn_in_limit(c);
         return;
     }
     size_t want = room < CONN_READ_CHUNK ? room : CONN_READ_CHUNK;
@@ -219,11 +224,7 @@ static void conn_read(struct loop_conn *c)
     /* A full buffer the owner could not consume holds a message larger than the limit: waiting
      * for more bytes cannot help, and reading on would grow without bound. */
     if (!c->paused && !c->ending && c->in.len >= c->in.limit) {
-        log_printf(c->l->log, LOG_WARN, c->name,
-                   "closing connection from %s: input limit of %zu bytes exceeded",
-                   loop_addr_format(&c->peer, (char[LOOP_ADDR_STRLEN]){0}, LOOP_ADDR_STRLEN),
-                   c->in.limit);
-        conn_kill(c, LOOP_CLOSE_IN_LIMIT, 0);
+        conn_in_limit(c);
     }
 }
 
@@ -336,11 +337,11 @@ int loop_conn_write(struct loop_conn *c, const void *p, size_t n)
     if (n == 0)
         return 0;
     if (n > c->out.limit - c->out.len) {
+        char a[LOOP_ADDR_STRLEN];
         log_printf(c->l->log, LOG_WARN, c->name,
                    "closing connection to %s: output limit of %zu bytes exceeded (%zu queued, "
                    "%zu more)",
-                   loop_addr_format(&c->peer, (char[LOOP_ADDR_STRLEN]){0}, LOOP_ADDR_STRLEN),
-                   c->out.limit, c->out.len, n);
+                   loop_addr_format(&c->peer, a, sizeof a), c->out.limit, c->out.len, n);
         conn_kill(c, LOOP_CLOSE_OUT_LIMIT, 0);
         errno = ENOBUFS;
         return -1;
@@ -444,9 +445,10 @@ static void listener_event(struct loop *l, int fd, int mask, void *ctx)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
             /* Out of fds or memory: the listener stays readable, so retry later, not at once. */
+            int e = errno;
+            char a[LOOP_ADDR_STRLEN];
             log_printf(l->log, LOG_WARN, ls->opts.name, "accept on %s: %s; pausing %d ms",
-                       loop_addr_format(&ls->addr, (char[LOOP_ADDR_STRLEN]){0}, LOOP_ADDR_STRLEN),
-                       strerror(errno), ACCEPT_RETRY_MS);
+                       loop_addr_format(&ls->addr, a, sizeof a), strerror(e), ACCEPT_RETRY_MS);
             loop_file_mask(l, fd, 0);
             if (ls->retry_timer == 0)
                 ls->retry_timer = loop_timer_add(l, ACCEPT_RETRY_MS, listener_retry, ls);
