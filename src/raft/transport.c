@@ -584,6 +584,21 @@ bool raft_transport_peer_up(const struct raft_transport *t, raft_id id)
     return p != NULL && p->up;
 }
 
+size_t raft_transport_pending(const struct raft_transport *t, raft_id id)
+{
+    const struct tpeer *p = peer_find(t, id);
+    return p != NULL && p->out != NULL ? loop_conn_out_pending(p->out->c) : 0;
+}
+
+void raft_transport_flush(struct raft_transport *t)
+{
+    for (size_t i = 0; i < t->n_peers; i++) {
+        struct tpeer *p = t->peers[i];
+        if (p->out != NULL && p->out->ready && !loop_conn_closing(p->out->c))
+            loop_conn_flush(p->out->c);
+    }
+}
+
 /* ---- lifecycle ---- */
 
 struct raft_transport *raft_transport_create(struct loop *l, const struct raft_transport_opts *o,

@@ -64,6 +64,14 @@ bool raft_transport_peer_up(const struct raft_transport *t, raft_id id);
  * drains. */
 int raft_transport_send(struct raft_transport *t, const struct raft_msg *m);
 
+/* Bytes queued toward peer id and not yet written to its socket (0 if not connected). */
+size_t raft_transport_pending(const struct raft_transport *t, raft_id id);
+
+/* Writes queued frames now instead of after the before-sleep hooks. For the messages Raft allows
+ * to leave before its own log write is durable (a leader's AppendEntries), so that followers
+ * persist in parallel with the leader's fsync; never for votes or acknowledgements. */
+void raft_transport_flush(struct raft_transport *t);
+
 void raft_transport_stats(const struct raft_transport *t, struct raft_transport_stats *out);
 
 #endif

@@ -562,6 +562,20 @@ static void full_queue_drops_message(void **state)
     assert_int_equal(st.dropped, 1);
 }
 
+/* Queued frames wait for the loop's write phase unless flushed explicitly. */
+static void flush_writes_at_once(void **state)
+{
+    struct fixture *fx = *state;
+    connect_pair(fx);
+    struct raft_msg m = msg(RAFT_MSG_APPEND, 1, 2, 1);
+    assert_int_equal(raft_transport_send(fx->a.t, &m), 0);
+    assert_int_equal(raft_transport_pending(fx->a.t, 2), 16 + 60);
+    raft_transport_flush(fx->a.t);
+    assert_int_equal(raft_transport_pending(fx->a.t, 2), 0);
+    assert_true(run_until(fx, b_got_one));
+    assert_int_equal(raft_transport_pending(fx->a.t, 99), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(spoofed_sender_closes_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_snapshot_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(full_queue_drops_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(flush_writes_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(reconnecting_peer_replaces_old_connection, setup,
                                         teardown),
     };

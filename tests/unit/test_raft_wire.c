@@ -725,6 +725,39 @@ static void body_errors(void **state)
     buf_free(&body);
 }
 
+/* The hex dumps in man/tribune-raft.7 EXAMPLES are what the encoder writes. */
+static void man_page_examples(void **state)
+{
+    (void)state;
+    static const uint8_t timeout_now[] = {
+        0x54, 0x52, 0x42, 0x52, 0x01, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x6f, 0x3a,
+        0xbe, 0x31, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 5};
+    static const uint8_t prevote[] = {
+        0x54, 0x52, 0x42, 0x52, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0xe3, 0x4d,
+        0xbc, 0xb7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 5,
+        0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 5};
+    struct raft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_TIMEOUT_NOW;
+    m.from = 1;
+    m.to = 2;
+    m.term = 5;
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(raft_wire_encode(&m, &b), 0);
+    assert_int_equal(b.len, sizeof timeout_now);
+    assert_memory_equal(b.data, timeout_now, sizeof timeout_now);
+    m.type = RAFT_MSG_VOTE;
+    m.u.vote.prevote = true;
+    m.u.vote.last_index = 10;
+    m.u.vote.last_term = 5;
+    buf_clear(&b);
+    assert_int_equal(raft_wire_encode(&m, &b), 0);
+    assert_int_equal(b.len, sizeof prevote);
+    assert_memory_equal(b.data, prevote, sizeof prevote);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -738,6 +771,7 @@ int main(void)
         cmocka_unit_test(every_truncation_needs_more),
         cmocka_unit_test(header_errors),
         cmocka_unit_test(body_errors),
+        cmocka_unit_test(man_page_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
