@@ -124,8 +124,8 @@ bool gossipsim_reachable(const struct gossipsim_world *w, int a, int b)
     return !w->node[a].down && !w->node[b].down && w->node[a].group == w->node[b].group;
 }
 
-int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, const void *data,
-                   size_t len)
+int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, uint64_t conn,
+                   uint8_t tag, const void *data, size_t len)
 {
     w->stats.sent++;
     w->stats.bytes += len;
@@ -150,7 +150,7 @@ int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, con
     if (stream)
         delay = w->delay_max_ms;
     struct gossipsim_ev ev = {.at = w->now + delay, .kind = GOSSIPSIM_EV_PACKET, .stream = stream,
-                              .from = from, .to = to, .len = len};
+                              .from = from, .to = to, .len = len, .conn = conn, .tag = tag};
     ev.data = malloc(len ? len : 1);
     if (ev.data == NULL)
         return -1;
@@ -169,12 +169,14 @@ bool gossipsim_pop(struct gossipsim_world *w, uint64_t until, struct gossipsim_e
         if (ev.at > w->now)
             w->now = ev.at;
         struct gossipsim_node_net *dst = &w->node[ev.to];
-        if (ev.kind == GOSSIPSIM_EV_PACKET && ev.arg == 1) {
+        if (ev.held) {
             /* A held packet leaves the stalled node's buffer whatever happens next. */
             w->stall_held[ev.to]--;
-            ev.arg = 0;
+            ev.held = false;
         }
-        if (dst->down || (ev.kind == GOSSIPSIM_EV_PACKET && !gossipsim_reachable(w, ev.from, ev.to))) {
+        /* Datagrams already on the wire still arrive after their sender dies: only the
+         * receiver's death or a partition between the two stops them. */
+        if (dst->down || (ev.kind == GOSSIPSIM_EV_PACKET && w->node[ev.from].group != dst->group)) {
             if (ev.kind == GOSSIPSIM_EV_PACKET)
                 w->stats.cut++;
             free(ev.data);
@@ -188,7 +190,7 @@ bool gossipsim_pop(struct gossipsim_world *w, uint64_t until, struct gossipsim_e
                     continue;
                 }
                 w->stall_held[ev.to]++;
-                ev.arg = 1;
+                ev.held = true;
             }
             ev.at = dst->stalled_until;
             if (heapPush(w, ev) != 0)
@@ -203,6 +205,45 @@ bool gossipsim_pop(struct gossipsim_world *w, uint64_t until, struct gossipsim_e
     if (until > w->now && until != UINT64_MAX)
         w->now = until;
     return false;
+}
+
+void gossipsim_pause(struct gossipsim_world *w, int i, uint64_t until)
+{
+    w->node[i].stalled_until = until;
+}
+
+static void heapify(struct gossipsim_world *w)
+{
+    for (size_t k = w->heap_n / 2; k-- > 0;) {
+        struct gossipsim_ev ev = w->heap[k];
+        size_t i = k;
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= w->heap_n)
+                break;
+            if (c + 1 < w->heap_n && evBefore(&w->heap[c + 1], &w->heap[c]))
+                c++;
+            if (!evBefore(&w->heap[c], &ev))
+                break;
+            w->heap[i] = w->heap[c];
+            i = c;
+        }
+        w->heap[i] = ev;
+    }
+}
+
+void gossipsim_resume(struct gossipsim_world *w, int i)
+{
+    uint64_t until = w->node[i].stalled_until;
+    if (until <= w->now)
+        return;
+    w->node[i].stalled_until = w->now;
+    /* Everything parked for this node sits at the pause's end; the sequence numbers it got when
+     * parked keep it in arrival order. */
+    for (size_t k = 0; k < w->heap_n; k++)
+        if (w->heap[k].to == i && w->heap[k].at == until)
+            w->heap[k].at = w->now;
+    heapify(w);
 }
 
 void gossipsim_partition(struct gossipsim_world *w, const int *groups)

@@ -30,6 +30,9 @@ struct gossipsim_ev {
     uint64_t seq; /* insertion order breaks ties, so equal times replay identically */
     uint8_t kind;
     bool stream;  /* packet over the simulated TCP stream: never lost, still partitioned */
+    bool held;    /* waiting in a stalled node's socket buffer */
+    uint8_t tag;  /* the caller's mark on a packet (e.g. "corrupted on purpose") */
+    uint64_t conn; /* the caller's stream id, carried untouched */
     int from;
     int to;
     uint64_t arg;
@@ -82,13 +85,18 @@ int gossipsim_timer(struct gossipsim_world *w, int node, uint64_t at, uint64_t a
 /* Sends a copy of len bytes. Loss (UDP), partitions and dead endpoints apply now; delivery
  * is after a random delay in [delay_min_ms, delay_max_ms]. Streams are delivered in order per
  * (from, to) pair because their delay never goes below the previous one. 0, or -1 (no memory). */
-int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, const void *data,
-                   size_t len);
+int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, uint64_t conn,
+                   uint8_t tag, const void *data, size_t len);
 
 /* Pops the earliest event due at or before `until`, advancing now to its time. Packets whose
  * path was cut while in flight are dropped here; packets to a stalled node are re-queued to its
  * resume time (or dropped when its buffer is full). false when nothing is due. */
 bool gossipsim_pop(struct gossipsim_world *w, uint64_t until, struct gossipsim_ev *out);
+
+/* Pauses node i until `until` (UINT64_MAX: until resumed); gossipsim_resume ends a pause now,
+ * releasing what its socket held, in arrival order, and its overdue timer. */
+void gossipsim_pause(struct gossipsim_world *w, int i, uint64_t until);
+void gossipsim_resume(struct gossipsim_world *w, int i);
 
 /* Partitions by assigning groups; group of node i is groups[i]. NULL heals (all in group 0). */
 void gossipsim_partition(struct gossipsim_world *w, const int *groups);
