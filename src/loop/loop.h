@@ -32,7 +32,7 @@ int loop_run(struct loop *l);
 
 /* One iteration: before-sleep hooks, flush of pending output, wait (at most max_wait_ms when that
  * is >= 0, else until the next timer or event), file events, due timers, deferred closes.
- * Returns the number of file events dispatched, or -1 if epoll failed. */
+ * Returns the number of file events epoll reported, or -1 if epoll failed. */
 int loop_run_once(struct loop *l, int max_wait_ms);
 
 /* Makes loop_run return after the current iteration. Safe from any callback. */
