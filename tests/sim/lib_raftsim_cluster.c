@@ -99,6 +99,7 @@ static int boot(struct raftsim_cluster *c, struct raftsim_node *nd, const struct
     }
     nd->up = true;
     nd->role = raft_state(&nd->core);
+    nd->commit = raft_commit_index(&nd->core);
     nd->phase = (unsigned)raftsim_rng_below(&c->rng, RAFTSIM_TICK);
     nd->next_tick = c->now + 1 + nd->phase;
     nd->log_changed = true;
@@ -250,6 +251,33 @@ static void on_config_applied(struct raftsim_cluster *c, struct raftsim_node *nd
     }
 }
 
+/* At the moment the client hears "committed", the entry must already be durable on a majority of
+ * the voters the leader counts: otherwise some crash pattern loses an acknowledged write. */
+static void check_durable_quorum(struct raftsim_cluster *c, struct raftsim_node *leader,
+                                 const struct raft_entry *e)
+{
+    const struct raft_config *cfg = raft_configuration(&leader->core);
+    unsigned voters = 0, durable = 0;
+    for (uint32_t i = 0; i < cfg->n; i++) {
+        if (!cfg->servers[i].voter)
+            continue;
+        voters++;
+        raft_id id = cfg->servers[i].id;
+        if (id >= RAFTSIM_MAX_IDS || !c->nodes[id].exists)
+            continue;
+        const struct raftsim_image *im = &c->nodes[id].disk.durable;
+        const struct raft_entry *d = raftsim_image_entry(im, e->index);
+        if ((d && d->term == e->term) || (im->has_snap && im->snap_index >= e->index))
+            durable++;
+    }
+    if (voters && durable <= voters / 2)
+        raftsim_check_fail(&c->chk,
+                           "durability: index %llu term %llu acknowledged by n%llu while durable "
+                           "on only %u of %u voters",
+                           (unsigned long long)e->index, (unsigned long long)e->term,
+                           (unsigned long long)leader->id, durable, voters);
+}
+
 static void ack_client(struct raftsim_cluster *c, struct raftsim_node *nd,
                        const struct raft_entry *e)
 {
@@ -258,6 +286,7 @@ static void ack_client(struct raftsim_cluster *c, struct raftsim_node *nd,
         if (p->at != nd->id || p->index != e->index)
             continue;
         if (p->term == e->term && p->crc == raftsim_entry_crc(e)) {
+            check_durable_quorum(c, nd, e);
             raftsim_check_ack(&c->chk, e->index, e->term, p->crc);
             c->acked++;
             c->heal_acked += p->heal;
@@ -448,6 +477,8 @@ crashed:
     raftsim_tracef(&c->tr, "n%llu crash inside Ready (point %d)", (unsigned long long)nd->id,
                    crash);
     raftsim_node_crash(c, nd->id);
+    if (!nd->restart_at && c->restart_max)
+        nd->restart_at = c->now + raftsim_rng_range(&c->rng, 10, c->restart_max);
     return false;
 }
 
@@ -482,6 +513,12 @@ static void check_step(struct raftsim_cluster *c)
             raftsim_check_fail(&c->chk, "server %llu: term %llu below its durable term %llu",
                                (unsigned long long)id, (unsigned long long)term,
                                (unsigned long long)nd->disk.durable.term);
+        uint64_t commit = raft_commit_index(&nd->core);
+        if (commit < nd->commit)
+            raftsim_check_fail(&c->chk, "server %llu: commit index went back from %llu to %llu",
+                               (unsigned long long)id, (unsigned long long)nd->commit,
+                               (unsigned long long)commit);
+        nd->commit = commit;
         if (role == RAFT_LEADER) {
             raftsim_check_leader(&c->chk, term, id);
             if (nd->role != RAFT_LEADER || nd->term != term) {

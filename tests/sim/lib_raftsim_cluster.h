@@ -41,6 +41,7 @@ struct raftsim_node {
     unsigned phase;
     enum raft_role role;
     uint64_t term;
+    uint64_t commit; /* last observed commit index, must never go back while up */
     int crash_armed; /* enum raftsim_crash_point for the next Ready that writes */
     bool log_changed; /* since the last log matching check */
     bool in_config;   /* member of the newest committed configuration */
@@ -78,6 +79,7 @@ struct raftsim_cluster {
     unsigned tear_pm;
     unsigned crash_ready_pm; /* chance that a Ready with writes is interrupted by a crash */
     int sabotage;            /* enum raftsim_sabotage */
+    uint64_t restart_max;    /* a server crashed inside a Ready restarts within this; 0: never */
     uint64_t max_cfg_index; /* newest CONFIG entry any server applied */
     /* client */
     struct raftsim_prop *props;

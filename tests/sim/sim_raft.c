@@ -10,7 +10,8 @@
 
 #include "sim/lib_raftsim_cluster.h"
 
-#define FAULT_TIME 3000 /* virtual units of chaos per seed (300 ticks) */
+#define FAULT_TIME_MIN 2000 /* virtual units of chaos per seed: 200..800 ticks */
+#define FAULT_TIME_MAX 8000
 #define HEAL_PROPOSALS 3
 
 struct sim_opts {
@@ -167,9 +168,9 @@ static void nemesis_step(struct raftsim_cluster *c, struct nemesis *z)
     if (raftsim_rng_pm(g, z->arm_pm)) {
         raft_id id = raftsim_rng_pm(g, 500) && raftsim_leader(c) ? raftsim_leader(c) : random_up(c);
         if (id) {
+            /* It strikes at the next Ready that writes; the cluster schedules the restart. */
             c->nodes[id].crash_armed =
                 (int)raftsim_rng_range(g, RAFTSIM_CRASH_AFTER_SEND, RAFTSIM_CRASH_BEFORE_ADVANCE);
-            c->nodes[id].restart_at = c->now + raftsim_rng_range(g, 10, z->down_max);
         }
     }
     if (raftsim_rng_pm(g, z->member_pm))
@@ -186,11 +187,6 @@ static void nemesis_step(struct raftsim_cluster *c, struct nemesis *z)
             (void)raftsim_propose(c, false);
     if (raftsim_rng_pm(g, z->read_pm))
         (void)raftsim_read(c);
-    /* An armed crash may never find a Ready that writes: restart it anyway eventually. */
-    for (raft_id id = 1; id < RAFTSIM_MAX_IDS; id++)
-        if (c->nodes[id].up && c->nodes[id].crash_armed && c->nodes[id].restart_at &&
-            c->now > c->nodes[id].restart_at)
-            c->nodes[id].crash_armed = 0;
 }
 
 /* ---- heal: no more faults; within a bounded time one leader and every proposal commits ---- */
@@ -323,6 +319,7 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
     };
     if (so->no_member)
         z.member_pm = 0;
+    c->restart_max = z.down_max;
     c->sabotage = so->sabotage;
     if (so->sabotage) { /* broken durability only shows when servers crash */
         c->crash_ready_pm += 20;
@@ -335,8 +332,9 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
                    (unsigned long long)c->snap_threshold, (unsigned long long)c->snap_trailing,
                    c->net.drop_pm / 10, c->net.dup_pm / 10, (unsigned long long)c->net.delay_max,
                    c->crash_ready_pm);
+    uint64_t fault_time = raftsim_rng_range(g, FAULT_TIME_MIN, FAULT_TIME_MAX);
     bool ok = raftsim_cluster_start(c, n) == 0;
-    while (ok && c->now < FAULT_TIME) {
+    while (ok && c->now < fault_time) {
         nemesis_step(c, &z);
         ok = raftsim_run_until(c, c->now + raftsim_rng_range(g, 5, 30));
     }
@@ -379,7 +377,7 @@ static bool run_isolated(uint64_t seed, const struct sim_opts *so, char *why, si
     }
     if (pid == 0) {
         close(fds[0]);
-        alarm(120);
+        alarm(30);
         bool ok = run_seed(seed, so, why, whylen);
         if (!ok && write(fds[1], why, strlen(why)) < 0)
             _exit(3);
