@@ -129,7 +129,7 @@ static int apply_object(const char *name, const char *prefix, const struct key_d
                 k = &defs[j];
         if (k == NULL) {
             snprintf(err, errlen, "Error decoding '%s': unknown key \"%s\" (line %u, column %u)",
-                     name, path, m->value.line, m->value.col);
+                     name, path, m->line, m->col);
             return -1;
         }
         if (apply_key(name, path, k, &m->value, r, err, errlen) != 0)

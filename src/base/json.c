@@ -322,12 +322,12 @@ static int check_duplicates(struct parser *p, struct json_value *v)
             free(idx);
             char msg[80];
             snprintf(msg, sizeof msg, "duplicate key \"%.40s\"", m->key);
-            /* Report at the later member's value: it is the one a reader would delete. */
+            /* Report at the later member's key: it is the one a reader would delete. */
             size_t at = 0;
-            for (uint32_t line = 1; at < p->len && line < m->value.line; at++)
+            for (uint32_t line = 1; at < p->len && line < m->line; at++)
                 if (p->s[at] == '\n')
                     line++;
-            return fail(p, at + m->value.col - 1, msg);
+            return fail(p, at + m->col - 1, msg);
         }
     }
     free(idx);
@@ -369,6 +369,8 @@ static int parse_container(struct parser *p, struct json_value *v, bool object)
             if (p->pos >= p->len || p->s[p->pos] != '"')
                 return fail(p, p->pos, p->pos >= p->len ? "unexpected end of input"
                                                         : "expected a string key");
+            m->line = p->line;
+            m->col = (uint32_t)(p->pos - p->line_start + 1);
             if (count_node(p) != 0 || parse_string(p, &m->key, &m->key_len) != 0)
                 return -1;
             v->count++; /* counted now so that a failure below frees the key */

@@ -32,6 +32,7 @@ struct json_value {
 struct json_member {
     char *key;
     size_t key_len;
+    uint32_t line, col; /* where the key starts, 1-based */
     struct json_value value;
 };
 

@@ -337,7 +337,7 @@ static void file_errors(void **state)
     assert_int_equal(r.rc, AGENT_CONFIG_ERR);
     char want[512];
     snprintf(want, sizeof want,
-             "Error decoding '%s': unknown key \"bogus_key\" (line 2, column 16)", p);
+             "Error decoding '%s': unknown key \"bogus_key\" (line 2, column 3)", p);
     assert_string_equal(r.err, want);
     agent_config_free(&r.cfg);
 
