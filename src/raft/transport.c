@@ -475,15 +475,45 @@ static int queue_snapshot(struct tpeer *p, const struct raft_msg *m)
     return 0;
 }
 
+/* A handshaken connection that server id dialed to us, or NULL. */
+static struct tconn *inbound_from(const struct raft_transport *t, raft_id id)
+{
+    for (struct tconn *tc = t->conns; tc != NULL; tc = tc->next)
+        if (tc->inbound && tc->ready && tc->remote == id && !loop_conn_closing(tc->c))
+            return tc;
+    return NULL;
+}
+
+static int send_frame(struct raft_transport *t, struct loop_conn *c, const struct raft_msg *m)
+{
+    buf_clear(&t->scratch);
+    if (raft_wire_encode(m, &t->scratch) != 0 ||
+        loop_conn_out_pending(c) + t->scratch.len > t->o.out_limit ||
+        loop_conn_write(c, t->scratch.data, t->scratch.len) != 0) {
+        t->st.dropped++;
+        return -1;
+    }
+    t->st.sent++;
+    return 0;
+}
+
 int raft_transport_send(struct raft_transport *t, const struct raft_msg *m)
 {
     struct tpeer *p = peer_find(t, m->to);
     /* A wrong sender id would make the peer close the connection: refuse it here instead. */
-    if (m->from != t->o.id || p == NULL || p->out == NULL || !p->out->ready ||
-        loop_conn_closing(p->out->c)) {
+    if (m->from != t->o.id) {
         t->st.dropped++;
+        return -1;
+    }
+    if (p == NULL || p->out == NULL || !p->out->ready || loop_conn_closing(p->out->c)) {
         if (p != NULL && p->out == NULL && p->retry_timer == 0)
             peer_dial(p);
+        /* A server that does not know the peer yet (a new one, before the configuration reaches
+         * it) answers over the connection the peer dialed. Snapshots only go out on our own. */
+        struct tconn *in = m->type != RAFT_MSG_SNAPSHOT ? inbound_from(t, m->to) : NULL;
+        if (in != NULL)
+            return send_frame(t, in->c, m);
+        t->st.dropped++;
         return -1;
     }
     if (m->type == RAFT_MSG_SNAPSHOT) {
@@ -494,18 +524,7 @@ int raft_transport_send(struct raft_transport *t, const struct raft_msg *m)
         t->st.sent++;
         return 0;
     }
-    buf_clear(&t->scratch);
-    if (raft_wire_encode(m, &t->scratch) != 0 ||
-        loop_conn_out_pending(p->out->c) + t->scratch.len > t->o.out_limit) {
-        t->st.dropped++;
-        return -1;
-    }
-    if (loop_conn_write(p->out->c, t->scratch.data, t->scratch.len) != 0) {
-        t->st.dropped++;
-        return -1;
-    }
-    t->st.sent++;
-    return 0;
+    return send_frame(t, p->out->c, m);
 }
 
 /* ---- peers ---- */

@@ -58,10 +58,11 @@ void raft_transport_remove_peer(struct raft_transport *t, raft_id id);
 /* True when the connection to id is handshaken and messages are being sent. */
 bool raft_transport_peer_up(const struct raft_transport *t, raft_id id);
 
-/* Queues m (copied) for m->to. Raft tolerates loss, so a message that cannot go now is dropped
- * rather than held: -1 when the peer is unknown, not connected, or its queue is full. A snapshot
- * replaces any snapshot still being sent to that peer and is fed out in chunks as the queue
- * drains. */
+/* Queues m (copied) for m->to, on our connection to that peer or, failing that, on one the peer
+ * dialed to us (so a new server can answer a leader it does not know yet). Raft tolerates loss,
+ * so a message that cannot go now is dropped rather than held: -1 when there is no handshaken
+ * connection, its queue is full, or m->from is not our id. A snapshot (our own connection only)
+ * replaces any snapshot still being sent to that peer and is fed out in chunks as it drains. */
 int raft_transport_send(struct raft_transport *t, const struct raft_msg *m);
 
 /* Bytes queued toward peer id and not yet written to its socket (0 if not connected). */

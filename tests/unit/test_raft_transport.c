@@ -200,6 +200,11 @@ static bool b_got_one(struct fixture *fx)
     return fx->b.n_got >= 1;
 }
 
+static bool a_got_one(struct fixture *fx)
+{
+    return fx->a.n_got >= 1;
+}
+
 static bool both_got_one(struct fixture *fx)
 {
     return fx->a.n_got >= 1 && fx->b.n_got >= 1;
@@ -576,6 +581,29 @@ static void flush_writes_at_once(void **state)
     assert_int_equal(raft_transport_pending(fx->a.t, 99), 0);
 }
 
+/* B knows no peers, as a new server before the configuration reaches it: it still answers A over
+ * the connection A dialed. */
+static void answer_over_inbound_connection(void **state)
+{
+    struct fixture *fx = *state;
+    char err[256];
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    struct raft_msg v = msg(RAFT_MSG_APPEND, 1, 2, 3);
+    for (int i = 0; i < 3000 && raft_transport_send(fx->a.t, &v) != 0; i++)
+        loop_run_once(fx->l, 5);
+    assert_true(run_until(fx, b_got_one));
+    assert_false(raft_transport_peer_up(fx->b.t, 1));
+    struct raft_msg r = msg(RAFT_MSG_APPEND_RESP, 2, 1, 3);
+    assert_int_equal(raft_transport_send(fx->b.t, &r), 0);
+    assert_true(run_until(fx, a_got_one));
+    assert_int_equal(fx->a.got[0].type, RAFT_MSG_APPEND_RESP);
+    /* Not to a server that never connected, and never with someone else's id. */
+    struct raft_msg x = msg(RAFT_MSG_APPEND_RESP, 2, 5, 3);
+    assert_int_equal(raft_transport_send(fx->b.t, &x), -1);
+    struct raft_msg y = msg(RAFT_MSG_APPEND_RESP, 3, 1, 3);
+    assert_int_equal(raft_transport_send(fx->b.t, &y), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(oversized_snapshot_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(full_queue_drops_message, setup, teardown),
         cmocka_unit_test_setup_teardown(flush_writes_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(answer_over_inbound_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(reconnecting_peer_replaces_old_connection, setup,
                                         teardown),
     };
