@@ -9,6 +9,33 @@
 #include "base/crc32c.h"
 
 static const uint8_t seg_magic[8] = {'T', 'R', 'B', 'N', 'R', 'L', 'O', 'G'};
+static const uint8_t meta_magic[8] = {'T', 'R', 'B', 'N', 'L', 'M', 'E', 'T'};
+
+void rlog_meta_encode(uint8_t out[RLOG_META_SIZE], uint64_t index, uint64_t term)
+{
+    memcpy(out, meta_magic, 8);
+    codec_store_u32(out + 8, RLOG_FORMAT_VERSION);
+    codec_store_u32(out + 12, 0);
+    codec_store_u64(out + 16, index);
+    codec_store_u64(out + 24, term);
+    codec_store_u32(out + 32, crc32c(0, out, 32));
+}
+
+int rlog_meta_decode(const uint8_t *p, size_t len, uint64_t *index, uint64_t *term,
+                     uint32_t *version)
+{
+    if (len >= 8 && memcmp(p, meta_magic, 8) != 0)
+        return RLOG_HDR_MAGIC;
+    if (len >= 12 && (*version = codec_load_u32(p + 8)) != RLOG_FORMAT_VERSION)
+        return RLOG_HDR_VERSION;
+    if (len != RLOG_META_SIZE)
+        return RLOG_HDR_SHORT;
+    if (codec_load_u32(p + 32) != crc32c(0, p, 32) || codec_load_u32(p + 12) != 0)
+        return RLOG_HDR_CORRUPT;
+    *index = codec_load_u64(p + 16);
+    *term = codec_load_u64(p + 24);
+    return RLOG_HDR_OK;
+}
 
 void rlog_seg_header_encode(uint8_t out[RLOG_SEG_HDR_SIZE], uint64_t first_index)
 {

@@ -53,6 +53,15 @@ uint32_t rlog_record_crc(const uint8_t h[RLOG_REC_HDR_SIZE], const uint8_t *payl
  * size; otherwise e and *size are unspecified. */
 int rlog_record_decode(const uint8_t *p, size_t len, struct raft_entry *e, size_t *size);
 
+/* log-meta, the compaction marker: "TRBNLMET", u32 version, u32 0, u64 index, u64 term, u32 CRC
+ * of the 32 bytes before it. */
+#define RLOG_META_SIZE 36
+void rlog_meta_encode(uint8_t out[RLOG_META_SIZE], uint64_t index, uint64_t term);
+/* enum rlog_hdr_status: SHORT for any size other than RLOG_META_SIZE, MAGIC, VERSION (*version
+ * set), CORRUPT for a CRC or reserved-field mismatch. */
+int rlog_meta_decode(const uint8_t *p, size_t len, uint64_t *index, uint64_t *term,
+                     uint32_t *version);
+
 enum rlog_scan_status {
     RLOG_SCAN_CLEAN = 0, /* valid records end exactly at the end of the bytes */
     RLOG_SCAN_TORN,      /* a bad record with nothing valid after it: what a crash leaves */

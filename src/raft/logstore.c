@@ -25,13 +25,10 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/crc32c.h"
 #include "raft/logrec.h"
 #include "raft/meta.h"
 
 #define SEG_NAME_LEN 24 /* "%020llu.seg" */
-#define LOG_META_SIZE 36
-static const char log_meta_magic[8] = {'T', 'R', 'B', 'N', 'L', 'M', 'E', 'T'};
 
 struct seg {
     uint64_t seq;   /* position key: segs[i].seq == segs[0].seq + i */
@@ -235,42 +232,35 @@ static int segs_push(struct rlog *log, const struct seg *s)
 
 static int log_meta_load(struct rlog *log, char *err, size_t errlen)
 {
-    uint8_t b[LOG_META_SIZE];
+    uint8_t b[4 * RLOG_META_SIZE]; /* room to recognise a foreign file before judging its size */
     long n = raft_meta_read(log->dir, RLOG_META_FILE, b, sizeof b, err, errlen);
     if (n == -2)
         return 0;
     if (n < 0)
         return -EIO;
-    if (n >= 8 && memcmp(b, log_meta_magic, 8) != 0) {
+    uint32_t version = 0;
+    switch (rlog_meta_decode(b, (size_t)n, &log->prefix_index, &log->prefix_term, &version)) {
+    case RLOG_HDR_OK:
+        return 0;
+    case RLOG_HDR_MAGIC:
         snprintf(err, errlen, "%s/%s: not a tribune log-meta file (bad magic)", log->dir,
                  RLOG_META_FILE);
         return -EINVAL;
-    }
-    if (n >= 12 && codec_load_u32(b + 8) != RLOG_FORMAT_VERSION) {
+    case RLOG_HDR_VERSION:
         snprintf(err, errlen, "%s/%s: format version %u, this build reads only %u", log->dir,
-                 RLOG_META_FILE, codec_load_u32(b + 8), RLOG_FORMAT_VERSION);
+                 RLOG_META_FILE, version, RLOG_FORMAT_VERSION);
         return -EINVAL;
-    }
-    if (n != LOG_META_SIZE || codec_load_u32(b + 32) != crc32c(0, b, 32) ||
-        codec_load_u32(b + 12) != 0) {
-        snprintf(err, errlen, "%s/%s: corrupt (size %ld or checksum); the compaction point is unknown",
-                 log->dir, RLOG_META_FILE, n);
+    default:
+        snprintf(err, errlen, "%s/%s: corrupt (%ld bytes, or checksum); the compaction point is "
+                 "unknown", log->dir, RLOG_META_FILE, n);
         return -EIO;
     }
-    log->prefix_index = codec_load_u64(b + 16);
-    log->prefix_term = codec_load_u64(b + 24);
-    return 0;
 }
 
 static int log_meta_save(struct rlog *log, uint64_t index, uint64_t term)
 {
-    uint8_t b[LOG_META_SIZE];
-    memcpy(b, log_meta_magic, 8);
-    codec_store_u32(b + 8, RLOG_FORMAT_VERSION);
-    codec_store_u32(b + 12, 0);
-    codec_store_u64(b + 16, index);
-    codec_store_u64(b + 24, term);
-    codec_store_u32(b + 32, crc32c(0, b, 32));
+    uint8_t b[RLOG_META_SIZE];
+    rlog_meta_encode(b, index, term);
     /* The same atomic replace as raft_meta_replace, but through log->io so that tests can fault
      * it and run without paying for real fsyncs. */
     const char *tmp = RLOG_META_FILE ".tmp";
@@ -867,6 +857,31 @@ int rlog_drop_prefix(struct rlog *log, uint64_t upto, uint64_t term)
     log->prefix_term = term;
     if (log->durable < upto)
         log->durable = upto;
+    return 0;
+}
+
+int rlog_reset(struct rlog *log, uint64_t index, uint64_t term)
+{
+    if (log->failed)
+        return -EIO;
+    int unlinked = 0;
+    while (log->nsegs) {
+        struct seg *s = &log->segs[log->nsegs - 1];
+        close(s->fd);
+        log->nsegs--;
+        if (unlinkat(log->dirfd, s->name, 0) != 0)
+            return fail(log, "remove %s/%s: %s", log->dir, s->name, strerror(errno));
+        unlinked = 1;
+    }
+    if (unlinked && log->io.sync(log->io.ctx, log->dirfd, 0) != 0)
+        return fail(log, "fsync directory %s: %s", log->dir, strerror(errno));
+    log->nents = 0;
+    int rc = log_meta_save(log, index, term);
+    if (rc != 0)
+        return rc;
+    log->prefix_index = index;
+    log->prefix_term = term;
+    log->durable = index;
     return 0;
 }
 

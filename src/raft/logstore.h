@@ -85,6 +85,13 @@ int rlog_truncate_suffix(struct rlog *log, uint64_t from_index);
  * At or below the current compaction point it is a no-op. 0, -EINVAL or -EIO (FAILED). */
 int rlog_drop_prefix(struct rlog *log, uint64_t upto_index, uint64_t upto_term);
 
+/* Discards the whole log and makes (index, term) the compaction point, for a snapshot that
+ * replaces the log outright (InstallSnapshot whose last entry conflicts with, or lies beyond, the
+ * local log). Segments go first (durably), then log-meta is replaced, so a crash in between
+ * leaves an empty log and never old entries beside the new compaction point. Afterwards the
+ * next append must be index+1. 0 or -EIO (FAILED). */
+int rlog_reset(struct rlog *log, uint64_t index, uint64_t term);
+
 /* First stored index; last+1 when the log is empty (so first = compaction index + 1). */
 uint64_t rlog_first_index(const struct rlog *log);
 /* Last index; the compaction index (0 for a new log) when empty. */

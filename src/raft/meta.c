@@ -131,6 +131,38 @@ long raft_meta_read(const char *dir, const char *name, void *buf, size_t cap, ch
     return (long)got;
 }
 
+int raft_meta_decode(const uint8_t *p, size_t len, uint64_t *term, raft_id *voted_for, char *err,
+                     size_t errlen)
+{
+    struct codec_rd r;
+    codec_rd_init(&r, p, len);
+    const uint8_t *magic = codec_get_bytes(&r, sizeof meta_magic);
+    uint32_t version = codec_get_u32(&r);
+    uint32_t reserved = codec_get_u32(&r);
+    uint64_t t = codec_get_u64(&r);
+    uint64_t v = codec_get_u64(&r);
+    uint32_t crc = codec_get_u32(&r);
+    if (magic != NULL && memcmp(magic, meta_magic, sizeof meta_magic) != 0) {
+        snprintf(err, errlen, "not a tribune raft meta file (bad magic)");
+        return -1;
+    }
+    if (codec_rd_ok(&r) && version != META_VERSION) {
+        snprintf(err, errlen, "format version %u, this build reads only %u", version, META_VERSION);
+        return -1;
+    }
+    if (!codec_rd_ok(&r) || codec_rd_remaining(&r) != 0) {
+        snprintf(err, errlen, "corrupt: %zu bytes, expected %d", len, RAFT_META_SIZE);
+        return -1;
+    }
+    if (crc32c(0, p, RAFT_META_SIZE - 4) != crc || reserved != 0) {
+        snprintf(err, errlen, "corrupt: checksum mismatch; refusing to guess term and vote");
+        return -1;
+    }
+    *term = t;
+    *voted_for = v;
+    return 0;
+}
+
 int raft_meta_load(const char *dir, uint64_t *term, raft_id *voted_for, char *err, size_t errlen)
 {
     uint8_t b[4 * RAFT_META_SIZE]; /* room to recognise a foreign file before judging its size */
@@ -142,36 +174,11 @@ int raft_meta_load(const char *dir, uint64_t *term, raft_id *voted_for, char *er
     }
     if (n < 0)
         return -1;
-    struct codec_rd r;
-    codec_rd_init(&r, b, (size_t)n);
-    const uint8_t *magic = codec_get_bytes(&r, sizeof meta_magic);
-    uint32_t version = codec_get_u32(&r);
-    uint32_t reserved = codec_get_u32(&r);
-    uint64_t t = codec_get_u64(&r);
-    uint64_t v = codec_get_u64(&r);
-    uint32_t crc = codec_get_u32(&r);
-    if (magic != NULL && memcmp(magic, meta_magic, sizeof meta_magic) != 0) {
-        snprintf(err, errlen, "%s/%s: not a tribune raft meta file (bad magic)", dir,
-                 RAFT_META_FILE);
+    char why[RAFT_META_ERRMAX];
+    if (raft_meta_decode(b, (size_t)n, term, voted_for, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s/%s: %s", dir, RAFT_META_FILE, why);
         return -1;
     }
-    if (codec_rd_ok(&r) && version != META_VERSION) {
-        snprintf(err, errlen, "%s/%s: format version %u, this build reads only %u", dir,
-                 RAFT_META_FILE, version, META_VERSION);
-        return -1;
-    }
-    if (!codec_rd_ok(&r) || codec_rd_remaining(&r) != 0) {
-        snprintf(err, errlen, "%s/%s: corrupt: %ld bytes, expected %d", dir, RAFT_META_FILE, n,
-                 RAFT_META_SIZE);
-        return -1;
-    }
-    if (crc32c(0, b, RAFT_META_SIZE - 4) != crc || reserved != 0) {
-        snprintf(err, errlen, "%s/%s: corrupt: checksum mismatch; refusing to guess term and vote",
-                 dir, RAFT_META_FILE);
-        return -1;
-    }
-    *term = t;
-    *voted_for = v;
     return 0;
 }
 

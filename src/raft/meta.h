@@ -19,6 +19,11 @@
  * guessing a term or vote could let this server vote twice in one term. */
 int raft_meta_load(const char *dir, uint64_t *term, raft_id *voted_for, char *err, size_t errlen);
 
+/* Decodes the bytes of a meta file (the pure half of raft_meta_load, also fuzzed). 0, or -1 with
+ * the reason in err: wrong size, magic, version, reserved field or CRC. */
+int raft_meta_decode(const uint8_t *p, size_t len, uint64_t *term, raft_id *voted_for, char *err,
+                     size_t errlen);
+
 /* Durably replaces dir/meta with (term, voted_for). When it returns 0 the new values survive a
  * crash; a caller MUST NOT send a message depending on them before that. -1 with err on failure:
  * the caller must treat it as fatal (an fsync error may have dropped the write, see logstore.h). */

@@ -1,11 +1,12 @@
-/* fuzz_logrecord.c — libFuzzer target for the log segment format: the input is taken as a whole
- * segment image for the recovery scan, and as a run of bare records for the record decoder. */
+/* fuzz_logrecord.c — libFuzzer target for the Raft storage formats: the input is taken as a whole
+ * segment image for the recovery scan, as a run of bare records, and as a meta and a log-meta file. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "raft/logrec.h"
+#include "raft/meta.h"
 
 struct ctx {
     const uint8_t *p;
@@ -58,5 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         off += n;
     }
+
+    /* Both small-file decoders accept exactly what their encoders produce, and only that. */
+    uint64_t a = 0, b = 0;
+    raft_id vote = 0;
+    char err[RAFT_META_ERRMAX];
+    if (rlog_meta_decode(data, size, &a, &b, &version) == RLOG_HDR_OK) {
+        uint8_t again[RLOG_META_SIZE];
+        rlog_meta_encode(again, a, b);
+        if (size != RLOG_META_SIZE || memcmp(again, data, size) != 0)
+            abort();
+    }
+    if (raft_meta_decode(data, size, &a, &vote, err, sizeof err) == 0 && size != RAFT_META_SIZE)
+        abort();
     return 0;
 }

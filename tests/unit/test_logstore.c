@@ -737,6 +737,34 @@ static void truncate_and_drop_prefix_basics(void **state)
     rlog_close(log);
 }
 
+/* A snapshot that conflicts with the local log replaces it outright, even below its end. */
+static void reset_replaces_the_log(void **state)
+{
+    struct fx *f = *state;
+    struct rlog *log = open_ok(f, 100, &nosync_io);
+    for (uint64_t i = 1; i <= 10; i++)
+        append_one(log, i, 2, 30, i);
+    assert_int_equal(rlog_reset(log, 6, 3), 0);
+    assert_int_equal(rlog_first_index(log), 7);
+    assert_int_equal(rlog_last_index(log), 6);
+    assert_int_equal(rlog_last_term(log), 3);
+    assert_int_equal(rlog_durable_index(log), 6);
+    assert_int_equal(count_segments(f), 0);
+    struct raft_entry e;
+    assert_int_equal(rlog_get(log, 7, &e), -ENOENT);
+    append_one(log, 7, 3, 4, 77);
+    assert_int_equal(rlog_sync(log), 0);
+    rlog_close(log);
+    log = open_ok(f, 100, &nosync_io);
+    assert_int_equal(rlog_first_index(log), 7);
+    assert_int_equal(rlog_last_index(log), 7);
+    uint64_t t;
+    assert_int_equal(rlog_term_at(log, 6, &t), 0);
+    assert_int_equal(t, 3);
+    check_entry(log, 7, 3, 4, 77);
+    rlog_close(log);
+}
+
 /* A crash between writing log-meta and deleting old segments leaves segments the marker covers:
  * recovery must finish the deletion rather than resurrect or reject them. */
 static void drop_prefix_interrupted_is_finished(void **state)
@@ -887,9 +915,14 @@ static void model_run(struct fx *f, uint64_t seed, int ops)
                 m.prefix_term = t;
             }
         } else if (r < 79) {
-            uint64_t upto = m.last + 1 + rnd(&rs) % 3;
+            int reset = rnd(&rs) % 2;
+            uint64_t upto = reset ? m.prefix + rnd(&rs) % (m.last - m.prefix + 3)
+                                  : m.last + 1 + rnd(&rs) % 3;
             uint64_t t = ++maxterm;
-            assert_int_equal(rlog_drop_prefix(log, upto, t), 0);
+            if (reset)
+                assert_int_equal(rlog_reset(log, upto, t), 0);
+            else
+                assert_int_equal(rlog_drop_prefix(log, upto, t), 0);
             m.prefix = m.last = upto;
             m.prefix_term = t;
             model_grow(&m, upto + 1);
@@ -932,6 +965,8 @@ static void random_ops_match_model(void **state)
 static void crashes_lose_only_unsynced_entries(void **state)
 {
     struct fx *f = *state;
+    int crashes = 0, lost = 0;
+    f->warns = 0;
     for (uint64_t seed = 1; seed <= 30; seed++) {
         rm_dir_files(f->dir);
         uint64_t rs = seed * 0x2545f4914f6cdd1dull + 7;
@@ -970,12 +1005,19 @@ static void crashes_lose_only_unsynced_entries(void **state)
                 assert_int_equal(rlog_truncate_suffix(log, from), 0);
                 if (from <= m.last)
                     m.last = from - 1;
-            } else if (r < 80) {
+            } else if (r < 78) {
                 uint64_t upto = m.prefix + rnd(&rs) % (m.last - m.prefix + 1);
                 uint64_t t = upto == m.prefix ? m.prefix_term : m.term[upto];
                 assert_int_equal(rlog_drop_prefix(log, upto, t), 0);
                 m.prefix = upto;
                 m.prefix_term = t;
+            } else if (r < 80) {
+                uint64_t upto = m.prefix + rnd(&rs) % (m.last - m.prefix + 3);
+                uint64_t t = ++maxterm;
+                assert_int_equal(rlog_reset(log, upto, t), 0);
+                m.prefix = m.last = upto;
+                m.prefix_term = t;
+                model_grow(&m, upto + 1);
             } else {
                 uint64_t durable = rlog_durable_index(log);
                 size_t keep = vc.n ? rnd(&rs) % (vc.n + 1) : 0;
@@ -992,6 +1034,8 @@ static void crashes_lose_only_unsynced_entries(void **state)
                     fail_msg("seed %llu op %d: recovered last %llu, durable was %llu, appended %llu",
                              (unsigned long long)seed, op, (unsigned long long)got,
                              (unsigned long long)durable, (unsigned long long)m.last);
+                crashes++;
+                lost += got < m.last;
                 m.last = got;
                 model_check(log, &m, 1, &rs);
             }
@@ -1007,6 +1051,11 @@ static void crashes_lose_only_unsynced_entries(void **state)
         free(m.salt);
         free(m.len);
     }
+    print_message("crashes %d, with lost entries %d, torn tails cut %d\n", crashes, lost, f->warns);
+    /* The scenario must really exercise lost and torn writes, not only clean shutdowns. */
+    assert_true(crashes > 50);
+    assert_true(lost > 10);
+    assert_true(f->warns > 10);
 }
 
 int main(void)
@@ -1022,6 +1071,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flipped_byte_anywhere_is_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(gaps_foreign_and_future_files_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_and_drop_prefix_basics, setup, teardown),
+        cmocka_unit_test_setup_teardown(reset_replaces_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(drop_prefix_interrupted_is_finished, setup, teardown),
         cmocka_unit_test_setup_teardown(random_ops_match_model, setup, teardown),
         cmocka_unit_test_setup_teardown(crashes_lose_only_unsynced_entries, setup, teardown),
