@@ -155,6 +155,7 @@ void raftsim_node_crash(struct raftsim_cluster *c, raft_id id)
     node_stop(c, nd);
     raftsim_disk_crash(&nd->disk, &c->rng, c->tear_pm);
     nd->crashes++;
+    c->crashes++;
     nd->log_changed = true;
     raftsim_tracef(&c->tr, "n%llu CRASH (%llu unsynced writes%s); durable log ..%llu term %llu",
                    (unsigned long long)id, (unsigned long long)pending,
@@ -574,6 +575,7 @@ static void deliver(struct raftsim_cluster *c, struct raft_msg *m)
         raftsim_tracef(&c->tr, "deliver %s%s", d, nd && nd->up ? "" : " (nobody listening)");
     }
     if (nd && nd->up) {
+        c->installs += m->type == RAFT_MSG_SNAPSHOT;
         if (raft_step(&nd->core, m))
             raftsim_check_fail(&c->chk, "server %llu: raft_step failed",
                                (unsigned long long)nd->id);

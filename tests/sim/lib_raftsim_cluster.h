@@ -93,6 +93,7 @@ struct raftsim_cluster {
     uint64_t reads_ok;
     /* statistics */
     uint64_t steps, max_term, elections_seen, snapshots, restores, mid_ready_crashes;
+    uint64_t installs, adds, removes, transfers, crashes;
 };
 
 /* Seeds the run and sets default knobs; adjust the knobs, then call raftsim_cluster_start. */
@@ -128,6 +129,7 @@ void raftsim_check_all_logs(struct raftsim_cluster *c);
 
 /* Runs the scripted scenario `name` ("all" for every one), adding to the counts. Defined in
  * lib_raftsim_scenarios.c. */
-void raftsim_scenarios_run(const char *name, bool trace, bool verbose, int *passed, int *failed);
+void raftsim_scenarios_run(const char *name, const char *argv0, bool trace, bool verbose,
+                           int *passed, int *failed);
 
 #endif

@@ -237,7 +237,8 @@ static const struct scenario scenarios[] = {
     {"remove-leader", 3, remove_leader},
 };
 
-void raftsim_scenarios_run(const char *name, bool trace, bool verbose, int *passed, int *failed)
+void raftsim_scenarios_run(const char *name, const char *argv0, bool trace, bool verbose,
+                           int *passed, int *failed)
 {
     bool any = false;
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
@@ -253,9 +254,9 @@ void raftsim_scenarios_run(const char *name, bool trace, bool verbose, int *pass
                 printf("scenario %s: ok\n", s->name);
         } else {
             (*failed)++;
-            printf("scenario %s FAILED: %s (t=%llu)\n  replay: sim_raft -scenario %s -trace\n",
+            printf("scenario %s FAILED: %s (t=%llu)\n  replay: %s -scenario %s -trace\n",
                    s->name, c ? c->chk.why : "setup failed",
-                   (unsigned long long)(c ? c->now : 0), s->name);
+                   (unsigned long long)(c ? c->now : 0), argv0, s->name);
         }
         if (c) {
             raftsim_cluster_free(c);

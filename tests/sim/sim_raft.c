@@ -111,6 +111,7 @@ static void membership(struct raftsim_cluster *c)
     if (what == 0 && voters_of(cfg) >= 3) {
         raft_id victim = cfg->servers[raftsim_rng_below(g, cfg->n)].id;
         int rc = raft_remove_server(core, victim);
+        c->removes += rc == 0;
         raftsim_tracef(&c->tr, "NEMESIS remove n%llu via n%llu: %s", (unsigned long long)victim,
                        (unsigned long long)l, raft_strerror(rc));
         return;
@@ -136,6 +137,7 @@ static void membership(struct raftsim_cluster *c)
     char addr[RAFT_ADDR_MAX];
     snprintf(addr, sizeof addr, "10.0.0.%llu:8300", (unsigned long long)id);
     int rc = raft_add_server(core, id, addr);
+    c->adds += rc == 0;
     raftsim_tracef(&c->tr, "NEMESIS add n%llu via n%llu: %s", (unsigned long long)id,
                    (unsigned long long)l, raft_strerror(rc));
 }
@@ -179,6 +181,7 @@ static void nemesis_step(struct raftsim_cluster *c, struct nemesis *z)
         raft_id l = raftsim_leader(c);
         raft_id to = raftsim_rng_pm(g, 300) ? 0 : random_up(c);
         int rc = raft_transfer_leadership(&c->nodes[l].core, to == l ? 0 : to);
+        c->transfers += rc == 0;
         raftsim_tracef(&c->tr, "NEMESIS transfer leadership n%llu -> n%llu: %s",
                        (unsigned long long)l, (unsigned long long)to, raft_strerror(rc));
     }
@@ -344,14 +347,18 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
         snprintf(why, whylen, "%s (t=%llu)", c->chk.why, (unsigned long long)c->now);
     if (so->verbose || so->trace)
         printf("seed %llu: %s n=%u t=%llu steps=%llu maxterm=%llu elections=%llu proposed=%llu "
-               "acked=%llu reads=%llu snapshots=%llu restores=%llu crashes-in-ready=%llu "
-               "net sent=%llu dropped=%llu duped=%llu\n",
+               "acked=%llu reads=%llu snapshots=%llu installs=%llu restores=%llu crashes=%llu "
+               "(in-ready %llu) adds=%llu removes=%llu transfers=%llu net sent=%llu dropped=%llu "
+               "duped=%llu\n",
                (unsigned long long)seed, ok ? "ok" : "FAILED", n, (unsigned long long)c->now,
                (unsigned long long)c->steps, (unsigned long long)c->max_term,
                (unsigned long long)c->elections_seen, (unsigned long long)c->proposed,
                (unsigned long long)c->acked, (unsigned long long)c->reads_ok,
-               (unsigned long long)c->snapshots, (unsigned long long)c->restores,
-               (unsigned long long)c->mid_ready_crashes, (unsigned long long)c->net.sent,
+               (unsigned long long)c->snapshots, (unsigned long long)c->installs,
+               (unsigned long long)c->restores, (unsigned long long)c->crashes,
+               (unsigned long long)c->mid_ready_crashes, (unsigned long long)c->adds,
+               (unsigned long long)c->removes, (unsigned long long)c->transfers,
+               (unsigned long long)c->net.sent,
                (unsigned long long)c->net.dropped, (unsigned long long)c->net.duped);
     raftsim_cluster_free(c);
     free(c);
@@ -476,7 +483,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     int passed = 0, failed = 0;
     if (scenario) {
-        raftsim_scenarios_run(scenario, so.trace, so.verbose, &passed, &failed);
+        raftsim_scenarios_run(scenario, argv[0], so.trace, so.verbose, &passed, &failed);
         printf("%d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
     }
@@ -493,7 +500,7 @@ int main(int argc, char **argv)
      * line of `-seeds N` stays "N passed, M failed" for the seeds. */
     if (!one) {
         int sp = 0, sf = 0;
-        raftsim_scenarios_run("all", false, so.verbose, &sp, &sf);
+        raftsim_scenarios_run("all", argv[0], false, so.verbose, &sp, &sf);
         failed += sf;
         if (!so.sabotage)
             failed += selftest(&so);
