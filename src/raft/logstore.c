@@ -477,14 +477,17 @@ static int load_segment(struct rlog *log, uint64_t name_first, int is_last, uint
                  sc.why, log->dir, s.name, sc.bad_off, (unsigned long long)(sc.first_index + sc.n));
         rc = -EIO;
     } else if (sc.status == RLOG_SCAN_TORN) {
-        if (log->io.truncate(log->io.ctx, s.fd, (off_t)sc.end) != 0 || log->io.sync(log->io.ctx, s.fd, 1) != 0) {
+        /* fsync, not fdatasync: a shrinking size is the whole point and must not be left to
+         * how a file system reads "metadata needed to retrieve the data". */
+        if (log->io.truncate(log->io.ctx, s.fd, (off_t)sc.end) != 0 ||
+            log->io.sync(log->io.ctx, s.fd, 0) != 0) {
             snprintf(err, errlen, "truncate torn tail of %s/%s: %s", log->dir, s.name,
                      strerror(errno));
             rc = -EIO;
         } else {
             log_printf(log->lg, LOG_WARN, "raft",
-                       "log recovery: truncated torn tail at index %llu (file %s/%s offset %zu, "
-                       "%zu bytes, %s)",
+                       "log recovery: truncated torn tail at index %llu (file %s/%s offset %zu); "
+                       "dropped %zu bytes: %s",
                        (unsigned long long)(sc.first_index + sc.n), log->dir, s.name, sc.end,
                        len - sc.end, sc.why);
         }
@@ -822,8 +825,8 @@ int rlog_truncate_suffix(struct rlog *log, uint64_t from)
                             (unsigned long long)off, strerror(errno));
             s->size = off;
         }
-        if (log->io.sync(log->io.ctx, s->fd, 1) != 0)
-            return fail(log, "fdatasync %s/%s: %s", log->dir, s->name, strerror(errno));
+        if (log->io.sync(log->io.ctx, s->fd, 0) != 0)
+            return fail(log, "fsync %s/%s: %s", log->dir, s->name, strerror(errno));
         s->dirty = 0;
     }
     log->durable = last_index(log);

@@ -88,8 +88,9 @@ int rlog_drop_prefix(struct rlog *log, uint64_t upto_index, uint64_t upto_term);
 /* Discards the whole log and makes (index, term) the compaction point, for a snapshot that
  * replaces the log outright (InstallSnapshot whose last entry conflicts with, or lies beyond, the
  * local log). Segments go first (durably), then log-meta is replaced, so a crash in between
- * leaves an empty log and never old entries beside the new compaction point. Afterwards the
- * next append must be index+1. 0 or -EIO (FAILED). */
+ * leaves an empty log at the old compaction point and never old entries beside the new one: the
+ * caller persists the snapshot first and, on restart, repeats rlog_reset when the snapshot's index
+ * is above rlog_last_index. Afterwards the next append must be index+1. 0 or -EIO (FAILED). */
 int rlog_reset(struct rlog *log, uint64_t index, uint64_t term);
 
 /* First stored index; last+1 when the log is empty (so first = compaction index + 1). */

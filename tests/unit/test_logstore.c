@@ -544,7 +544,7 @@ static void crash_cut_at_every_offset(void **state)
                 } else {
                     assert_int_equal(f->warns, 1);
                     char want[600];
-                    snprintf(want, sizeof want, "truncated torn tail at index %llu (file %s offset %zu",
+                    snprintf(want, sizeof want, "truncated torn tail at index %llu (file %s offset %zu)",
                              (unsigned long long)N, path, start);
                     if (strstr(f->warn, want) == NULL)
                         fail_msg("cut %zu: warning \"%s\" lacks \"%s\"", cut, f->warn, want);
