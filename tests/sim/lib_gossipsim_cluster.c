@@ -406,11 +406,10 @@ void gossipsim_unstall(struct gossipsim_cluster *c, int i)
 
 void gossipsim_set_groups(struct gossipsim_cluster *c, const int *groups)
 {
-    for (int i = 0; i < c->n; i++) {
-        int gi = groups ? groups[i] : 0;
-        if (gi != c->w.node[i].group)
-            c->node[i].stable_since = c->w.now;
-    }
+    /* Everyone's beliefs are in flux after a cut or a heal: verdicts already in flight from
+     * the other side still arrive, about members on either side. */
+    for (int i = 0; i < c->n; i++)
+        c->node[i].stable_since = c->w.now;
     gossipsim_partition(&c->w, groups);
     gossipsim_tracef(&c->w, groups ? "partition" : "partition healed");
 }

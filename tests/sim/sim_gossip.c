@@ -73,14 +73,15 @@ static uint64_t convergeBound(const struct gossip_config *c, int n)
     return pushPullPeriod(c, n) + 2 * spread(c, n) + 2 * c->probe_interval_ms + 2000;
 }
 
-/* A dead member is probed by each live one within a round-robin cycle of n-1 protocol periods,
- * each stretched by at most awareness_max when the prober's own health is poor (Lifeguard: a node
+/* A dead member is probed by each live one within two round-robin cycles of n-1 protocol periods
+ * (a member learned mid-cycle may be placed behind the probe cursor and wait a cycle), each
+ * stretched by at most awareness_max when the prober's own health is poor (Lifeguard: a node
  * whose probes fail without nacks, as on the small side of a partition, blames itself); the first
  * failed probe starts suspicion, whose longest timeout ends it; the dead message then spreads. */
 static uint64_t failBound(const struct gossip_config *c, int n)
 {
     uint64_t period = (uint64_t)c->probe_interval_ms * c->awareness_max;
-    return (uint64_t)n * period + suspMax(c, n) + spread(c, n) + 2000;
+    return 2 * (uint64_t)n * period + suspMax(c, n) + spread(c, n) + 2000;
 }
 
 /* ---- what every node should believe ---- */
