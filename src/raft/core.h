@@ -68,6 +68,9 @@ void raft_progress_infl_free_to(const struct raft *r, struct raft_progress *pr, 
 
 /* ---- membership.c ---- */
 bool raft_is_voter(const struct raft *r, raft_id id);
+/* May this server campaign? A voter of the newest configuration, or of the one before it
+ * while the newest (which removes or demotes it) is uncommitted. */
+bool raft_promotable(const struct raft *r);
 uint32_t raft_quorum(const struct raft *r);
 /* Recomputes r->config from the newest CONFIG entry in the log (or the snapshot's). */
 void raft_config_refresh(struct raft *r);

@@ -115,7 +115,8 @@ static void become_candidate(struct raft *r, bool transfer)
     raft_reset_timeout(r);
     reset_votes(r);
     log_role(r);
-    size_t granted = record_vote(r, r->o.id, true);
+    /* A server whose own removal is pending runs without counting itself. */
+    size_t granted = raft_is_voter(r, r->o.id) ? record_vote(r, r->o.id, true) : 0;
     if (granted >= raft_quorum(r)) {
         raft_become_leader(r);
         return;
@@ -125,7 +126,7 @@ static void become_candidate(struct raft *r, bool transfer)
 
 void raft_campaign(struct raft *r, bool transfer)
 {
-    if (!raft_is_voter(r, r->o.id))
+    if (!raft_promotable(r))
         return;
     if (!r->o.pre_vote || transfer) {
         become_candidate(r, transfer);
@@ -136,7 +137,8 @@ void raft_campaign(struct raft *r, bool transfer)
     raft_reset_timeout(r);
     reset_votes(r);
     raft_logf(r, LOG_DEBUG, "starting pre-vote for term %llu", (unsigned long long)r->term + 1);
-    if (record_vote(r, r->o.id, true) >= raft_quorum(r)) {
+    size_t granted = raft_is_voter(r, r->o.id) ? record_vote(r, r->o.id, true) : 0;
+    if (granted >= raft_quorum(r)) {
         become_candidate(r, false);
         return;
     }
@@ -249,7 +251,7 @@ void raft_tick(struct raft *r)
         }
         return;
     }
-    if (!raft_is_voter(r, r->o.id))
+    if (!raft_promotable(r))
         return;
     if (r->role == RAFT_FOLLOWER)
         raft_logf(r, LOG_WARN, "Heartbeat timeout reached, starting election");

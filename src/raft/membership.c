@@ -10,6 +10,24 @@ bool raft_is_voter(const struct raft *r, raft_id id)
     return s != NULL && s->voter;
 }
 
+bool raft_promotable(const struct raft *r)
+{
+    if (raft_is_voter(r, r->o.id))
+        return true;
+    if (r->config_index == 0 || r->config_index <= r->commit)
+        return false;
+    /* Our removal is not committed yet. If nobody else can win (they may lack the entry and
+     * need our vote, which our newer log denies them), we must still be able to run, and
+     * then count votes by the newest configuration, as always. */
+    struct raft_config prev;
+    if (raft_config_at(r, r->config_index - 1, &prev) != RAFT_OK)
+        return false;
+    const struct raft_server *s = raft_config_find(&prev, r->o.id);
+    bool ok = s != NULL && s->voter;
+    raft_config_free(&prev);
+    return ok;
+}
+
 uint32_t raft_quorum(const struct raft *r)
 {
     return raft_config_voters(&r->config) / 2 + 1;

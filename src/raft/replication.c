@@ -87,7 +87,10 @@ void raft_bcast_heartbeat(struct raft *r)
         if (pr->state == RAFT_PR_SNAPSHOT)
             continue;
         if (pr->state == RAFT_PR_PROBE || !raft_memlog_term(&r->log, pr->match, &prev_term)) {
-            /* In probe the heartbeat is the next probe: a lost reply must not stall it. */
+            /* In probe the heartbeat is the next probe: a lost reply must not stall it. A
+             * replicating peer whose match was compacted away needs a snapshot: probe too. */
+            if (pr->state != RAFT_PR_PROBE)
+                raft_progress_become_probe(r, pr);
             pr->paused = false;
             raft_send_append(r, pr, true);
             continue;
@@ -290,6 +293,12 @@ void raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
         raft_progress_become_replicate(r, pr);
     } else if (pr->state == RAFT_PR_REPLICATE) {
         raft_progress_infl_free_to(r, pr, pr->match);
+        /* Any reply while the window is full frees a slot: appends may have been lost,
+         * and the next one will either land or be refused and restart probing. */
+        if (raft_progress_full(r, pr) && pr->infl_n) {
+            pr->infl_head = (pr->infl_head + 1) % r->o.max_inflight_msgs;
+            pr->infl_n--;
+        }
     } else if (pr->state == RAFT_PR_SNAPSHOT && pr->match >= pr->pending_snapshot) {
         raft_progress_become_replicate(r, pr);
     }

@@ -61,7 +61,7 @@ static void reply_stale(struct raft *r, const struct raft_msg *m)
 
 static void handle_timeout_now(struct raft *r, const struct raft_msg *m)
 {
-    if (r->role != RAFT_FOLLOWER || !raft_is_voter(r, r->o.id))
+    if (r->role != RAFT_FOLLOWER || !raft_promotable(r))
         return;
     raft_logf(r, LOG_INFO, "received TimeoutNow from %llu, starting election",
               (unsigned long long)m->from);
