@@ -487,6 +487,24 @@ static void fsync_error_is_sticky(void **state)
     rlog_close(log);
 }
 
+static void rollover_sync_error_is_sticky(void **state)
+{
+    struct fx *f = *state;
+    struct faulty q = {0};
+    struct rlog_io io = {&q, faulty_pwrite, faulty_sync, nosync_truncate};
+    struct rlog *log = open_ok(f, 100, &io);
+    append_one(log, 1, 1, 50, 0);
+    q.fail_sync = 1; /* the next append must roll over, which syncs the full segment first */
+    struct raft_entry e = mk(2, 1, 50, 0);
+    assert_int_equal(rlog_append(log, &e, 1), -EIO);
+    assert_true(rlog_failed(log));
+    assert_int_equal(rlog_durable_index(log), 0);
+    q.fail_sync = 0;
+    assert_int_equal(rlog_append(log, &e, 1), -EIO);
+    free(e.data);
+    rlog_close(log);
+}
+
 static void write_error_is_sticky(void **state)
 {
     struct fx *f = *state;
@@ -1066,6 +1084,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rejects_bad_appends_without_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(one_fdatasync_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(fsync_error_is_sticky, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollover_sync_error_is_sticky, setup, teardown),
         cmocka_unit_test_setup_teardown(write_error_is_sticky, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_cut_at_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(flipped_byte_anywhere_is_detected, setup, teardown),
