@@ -636,6 +636,55 @@ static void counters_tally_by_reason(void **state)
     assert_string_equal(gossip_wire_strerror(-3), "unknown error");
 }
 
+/* ---- tribune-gossip(7) states these bytes and sizes: keep the page and the code in step ---- */
+
+static void man_page_examples_match_the_encoder(void **state)
+{
+    (void)state;
+    static const uint8_t ack[] = {0x01, 0x00, 0x00, 0x01, 0xb5, 0xa0, 0xb4, 0x6f,
+                                  0x00, 0x05, 0x03, 0x00, 0x00, 0x00, 0x07};
+    static const uint8_t ping_ack[] = {0x01, 0x00, 0x00, 0x02, 0x9a, 0x3b, 0x11, 0x11, 0x00,
+                                       0x09, 0x01, 0x00, 0x00, 0x00, 0x07, 0x01, 0x62, 0x01,
+                                       0x61, 0x00, 0x05, 0x03, 0x00, 0x00, 0x00, 0x07};
+    static const uint8_t stream_ack[] = {0x01, 0x00, 0x00, 0x01, 0x9d, 0xbe, 0x32, 0x2a, 0x00, 0x00, 0x00,
+                                         0x09, 0x00, 0x00, 0x00, 0x05, 0x03, 0x00, 0x00, 0x00, 0x07};
+    struct gossip_msg m[2];
+    memset(m, 0, sizeof m);
+    m[0].type = GOSSIP_MSG_PING;
+    m[0].u.ping.seq = 7;
+    strcpy(m[0].u.ping.node, "b");
+    strcpy(m[0].u.ping.source, "a");
+    m[1].type = GOSSIP_MSG_ACK;
+    m[1].u.ack.seq = 7;
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(gossip_wire_encode_dgram(&m[1], 1, &b), GOSSIP_WIRE_OK);
+    assert_int_equal(b.len, sizeof ack);
+    assert_memory_equal(b.data, ack, sizeof ack);
+    buf_clear(&b);
+    assert_int_equal(gossip_wire_encode_dgram(m, 2, &b), GOSSIP_WIRE_OK);
+    assert_int_equal(b.len, sizeof ping_ack);
+    assert_memory_equal(b.data, ping_ack, sizeof ping_ack);
+    buf_clear(&b);
+    assert_int_equal(gossip_wire_encode_stream(&m[1], 1, &b), GOSSIP_WIRE_OK);
+    assert_int_equal(b.len, sizeof stream_ack);
+    assert_memory_equal(b.data, stream_ack, sizeof stream_ack);
+    buf_free(&b);
+
+    /* "an ack takes 7 bytes, a suspect 13 plus both names, an alive with an IPv4 address 38 plus
+     * its name and the two tag strings" */
+    assert_int_equal(gossip_wire_msg_size(&m[1]), 7);
+    struct gossip_msg su = {.type = GOSSIP_MSG_SUSPECT};
+    strcpy(su.u.suspect.node, "abc");
+    strcpy(su.u.suspect.from, "de");
+    assert_int_equal(gossip_wire_msg_size(&su), 13 + 3 + 2);
+    struct gossip_msg al = {.type = GOSSIP_MSG_ALIVE};
+    strcpy(al.u.alive.node, "node1");
+    al.u.alive.addr = addr4(1, 8301);
+    al.u.alive.tags = tagsServer(); /* "dc1", "0.1.0" */
+    assert_int_equal(gossip_wire_msg_size(&al), 38 + 5 + 3 + 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +703,7 @@ int main(void)
         cmocka_unit_test(push_pull_in_a_datagram_is_refused),
         cmocka_unit_test(stream_length_is_capped_before_reading),
         cmocka_unit_test(counters_tally_by_reason),
+        cmocka_unit_test(man_page_examples_match_the_encoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
