@@ -76,17 +76,39 @@ uint32_t gossip_bcast_limit(const struct gossip *g)
     return g->cfg.retransmit_mult * (scale ? scale : 1);
 }
 
+/* Clears the member's note of a pending broadcast, if it still points at this one. */
+static void bcast_unlink(struct gossip *g, const struct gossip_bcast *b)
+{
+    struct gossip_node *n = gossip_node_find(g, b->node);
+    if (n && n->bcast_id == b->id)
+        n->bcast_id = 0;
+}
+
 static void bcast_drop(struct gossip *g, size_t i)
 {
     if (g->bcasts[i].leave)
-        g->leave_done = true; /* retired or replaced: either way nothing more will carry it */
+        g->leave_done = true; /* retired or dropped: either way nothing more will carry it */
+    bcast_unlink(g, &g->bcasts[i]);
     g->bcasts[i] = g->bcasts[--g->n_bcasts];
+}
+
+void gossip_bcast_forget(struct gossip *g, const char *node)
+{
+    for (size_t i = 0; i < g->n_bcasts;) {
+        if (strncmp(g->bcasts[i].node, node, GOSSIP_NAME_MAX) == 0)
+            bcast_drop(g, i);
+        else
+            i++;
+    }
 }
 
 void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_msg *m, bool leave)
 {
-    for (size_t i = 0; i < g->n_bcasts; i++) {
-        if (strncmp(g->bcasts[i].node, node, GOSSIP_NAME_MAX) == 0) {
+    struct gossip_node *owner = gossip_node_find(g, node);
+    /* The member records whether something about it is pending, so the common case (nothing
+     * pending) skips the scan: a join merging thousands of members stays linear. */
+    for (size_t i = 0; owner && owner->bcast_id && i < g->n_bcasts; i++) {
+        if (g->bcasts[i].id == owner->bcast_id) {
             bool was_leave = g->bcasts[i].leave;
             g->bcasts[i] = g->bcasts[--g->n_bcasts];
             leave = leave || was_leave; /* a refresh of our own state must still finish the leave */
@@ -106,8 +128,11 @@ void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_
     if (g->n_bcasts == g->cap_bcasts) {
         size_t cap = g->cap_bcasts ? g->cap_bcasts * 2 : 32;
         struct gossip_bcast *b = realloc(g->bcasts, cap * sizeof *b);
-        if (!b)
+        if (!b) {
+            if (owner)
+                owner->bcast_id = 0;
             return; /* the update still spreads through push-pull */
+        }
         g->bcasts = b;
         g->cap_bcasts = cap;
     }
@@ -117,6 +142,8 @@ void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_
     strncpy(b->node, node, GOSSIP_NAME_MAX - 1);
     b->id = ++g->bcast_id;
     b->leave = leave;
+    if (owner)
+        owner->bcast_id = b->id;
 }
 
 static int bcast_order(const void *pa, const void *pb)
@@ -146,6 +173,7 @@ size_t gossip_bcast_take(struct gossip *g, struct gossip_msg *msgs, size_t cap, 
             /* Retire by moving the tail down, which keeps the remainder in order. */
             if (g->bcasts[i].leave)
                 g->leave_done = true;
+            bcast_unlink(g, &g->bcasts[i]);
             memmove(&g->bcasts[i], &g->bcasts[i + 1], (g->n_bcasts - i - 1) * sizeof g->bcasts[0]);
             g->n_bcasts--;
         } else {

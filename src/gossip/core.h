@@ -24,9 +24,12 @@ struct gossip_suspicion {
     uint32_t n_from;
 };
 
+/* Allocated one by one, so a pointer to a member stays valid while the probe order is shuffled;
+ * only removal (reaping) frees it. */
 struct gossip_node {
     struct gossip_member m;
     struct gossip_suspicion susp;
+    uint64_t bcast_id; /* id of this member's pending broadcast, 0 when none */
 };
 
 /* A probe this node runs (one at a time, like memberlist). */
@@ -65,9 +68,11 @@ struct gossip {
     uint64_t now;
     uint64_t rng;
 
-    struct gossip_node *nodes; /* shuffled: the probe order is this array's order */
+    struct gossip_node **nodes; /* shuffled: the probe order is this array's order */
     size_t n_nodes;
     size_t cap_nodes;
+    struct gossip_node **index; /* open addressing by name hash, linear probing; NULL = empty */
+    size_t index_cap;           /* a power of two, at least twice n_nodes */
     size_t probe_index;
 
     struct gossip_probe probe;
@@ -104,10 +109,12 @@ struct gossip {
 /* members.c */
 uint64_t gossip_rand(struct gossip *g);
 uint32_t gossip_rand_below(struct gossip *g, uint32_t n);
-struct gossip_node *gossip_node_find(struct gossip *g, const char *name);
+struct gossip_node *gossip_node_find(const struct gossip *g, const char *name);
 /* Inserts at a random position (so a newcomer's place in the probe order is unpredictable). */
 struct gossip_node *gossip_node_add(struct gossip *g, const char *name);
+/* Frees the member at probe position i; pointers to it die. */
 void gossip_node_remove(struct gossip *g, size_t i);
+void gossip_nodes_free(struct gossip *g);
 struct gossip_node *gossip_self(struct gossip *g);
 void gossip_nodes_shuffle(struct gossip *g);
 bool gossip_addr_equal(const struct gossip_addr *a, const struct gossip_addr *b);
@@ -139,6 +146,8 @@ uint64_t gossip_suspicion_min_ms(const struct gossip *g, size_t n_members);
 
 /* broadcast.c */
 void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_msg *m, bool leave);
+/* Drops whatever is pending about a member that is leaving the table. */
+void gossip_bcast_forget(struct gossip *g, const char *node);
 uint32_t gossip_bcast_limit(const struct gossip *g);
 /* Appends queued updates to msgs (capacity cap) while used + size <= budget; returns the count
  * added and updates *used. Sent updates count a transmit; exhausted ones retire. */

@@ -259,12 +259,15 @@ void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool fr
     struct gossip_node *n = gossip_node_find(g, a->node);
     bool is_new = false, moved = false;
     if (!n) {
+        /* Bounded: a flood of invented names must not grow the table past what one push-pull
+         * can carry. Reaping makes room again. */
+        if (g->n_nodes >= GOSSIP_PUSH_PULL_MAX)
+            return;
         n = gossip_node_add(g, a->node);
         if (!n)
             return;
         n->m.state = GOSSIP_STATE_DEAD; /* placeholder: becomes alive below */
         n->m.addr = a->addr;
-        n->susp.deadline_ms = GOSSIP_NOTIME;
         is_new = true;
     } else if (!gossip_addr_equal(&n->m.addr, &a->addr)) {
         bool reclaim = n->m.state == GOSSIP_STATE_LEFT ||
@@ -373,6 +376,7 @@ struct gossip *gossip_new(const struct gossip_config *c, uint64_t now_ms)
     g->rng = c->seed;
     struct gossip_node *me = gossip_node_add(g, c->name);
     if (!me) {
+        gossip_nodes_free(g);
         free(g);
         return NULL;
     }
@@ -381,7 +385,6 @@ struct gossip *gossip_new(const struct gossip_config *c, uint64_t now_ms)
     me->m.incarnation = 1;
     me->m.state = GOSSIP_STATE_ALIVE;
     me->m.state_ms = now_ms;
-    me->susp.deadline_ms = GOSSIP_NOTIME;
     struct gossip_msg m;
     self_alive_msg(g, &m);
     gossip_bcast_queue(g, c->name, &m, false);
@@ -404,15 +407,15 @@ void gossip_free(struct gossip *g)
     free(g->out);
     free(g->events);
     free(g->bcasts);
-    free(g->nodes);
+    gossip_nodes_free(g);
     free(g);
 }
 
 uint64_t gossip_incarnation(const struct gossip *g)
 {
     for (size_t i = 0; i < g->n_nodes; i++)
-        if (strcmp(g->nodes[i].m.name, g->cfg.name) == 0)
-            return g->nodes[i].m.incarnation;
+        if (strcmp(g->nodes[i]->m.name, g->cfg.name) == 0)
+            return g->nodes[i]->m.incarnation;
     return 0;
 }
 
@@ -420,8 +423,8 @@ uint64_t gossip_member_count_live(const struct gossip *g)
 {
     uint64_t c = 0;
     for (size_t i = 0; i < g->n_nodes; i++) {
-        uint8_t s = g->nodes[i].m.state;
-        if ((s == GOSSIP_STATE_ALIVE || s == GOSSIP_STATE_SUSPECT) && strcmp(g->nodes[i].m.name, g->cfg.name) != 0)
+        uint8_t s = g->nodes[i]->m.state;
+        if ((s == GOSSIP_STATE_ALIVE || s == GOSSIP_STATE_SUSPECT) && strcmp(g->nodes[i]->m.name, g->cfg.name) != 0)
             c++;
     }
     return c;
@@ -459,13 +462,13 @@ static void gossip_round(struct gossip *g)
 static void suspicion_tick(struct gossip *g)
 {
     for (size_t i = 0; i < g->n_nodes; i++) {
-        struct gossip_node *n = &g->nodes[i];
+        struct gossip_node *n = g->nodes[i];
         if (n->m.state != GOSSIP_STATE_SUSPECT || !n->susp.active || n->susp.deadline_ms > g->now)
             continue;
         struct gossip_msg_dead d = {.incarnation = n->m.incarnation};
         memcpy(d.node, n->m.name, GOSSIP_NAME_MAX);
         snprintf(d.from, sizeof d.from, "%s", g->cfg.name);
-        gossip_on_dead(g, &d); /* changes state in place: the table does not move */
+        gossip_on_dead(g, &d); /* changes state in place: the table does not change shape */
     }
 }
 
@@ -475,7 +478,7 @@ static void reap_tick(struct gossip *g)
         return;
     g->next_reap_ms = g->now + 1000;
     for (size_t i = 0; i < g->n_nodes;) {
-        const struct gossip_member *m = &g->nodes[i].m;
+        const struct gossip_member *m = &g->nodes[i]->m;
         uint64_t age = g->now - m->state_ms;
         bool reap = (m->state == GOSSIP_STATE_DEAD && age >= g->cfg.reconnect_timeout_ms) ||
                     (m->state == GOSSIP_STATE_LEFT && age >= g->cfg.tombstone_timeout_ms);
@@ -518,8 +521,8 @@ uint64_t gossip_next_deadline(const struct gossip *g)
 {
     uint64_t t = gossip_probe_deadline(g);
     for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].m.state == GOSSIP_STATE_SUSPECT && g->nodes[i].susp.active)
-            t = min64(t, g->nodes[i].susp.deadline_ms);
+        if (g->nodes[i]->m.state == GOSSIP_STATE_SUSPECT && g->nodes[i]->susp.active)
+            t = min64(t, g->nodes[i]->susp.deadline_ms);
     t = min64(t, g->next_gossip_ms);
     t = min64(t, g->next_push_pull_ms);
     t = min64(t, g->next_reconnect_ms);

@@ -78,7 +78,8 @@ void gossip_free(struct gossip *g);
 
 /* Advances virtual time (never backwards) and fires due timers: probes, probe and suspicion
  * timeouts, gossip rounds, push-pull, reconnects, reaping, leave deadline. Inputs between two
- * ticks are taken to happen at the last tick's time. */
+ * ticks are taken to happen at the last tick's time. After a stall, deliver what is already in
+ * the socket buffers before ticking: a refutation waiting there must beat the suspicion timer. */
 void gossip_tick(struct gossip *g, uint64_t now_ms);
 /* Virtual ms of the next timer; the glue arms one reactor timer for it. */
 uint64_t gossip_next_deadline(const struct gossip *g);
@@ -106,8 +107,8 @@ int gossip_force_leave(struct gossip *g, const char *name);
 bool gossip_ready(struct gossip *g, struct gossip_ready *rd);
 void gossip_advance(struct gossip *g);
 
-/* Read-only view of the member table (including the local node). Pointers stay valid until the
- * next call that changes the core. */
+/* Read-only view of the member table (including the local node), at most GOSSIP_PUSH_PULL_MAX
+ * members. Pointers stay valid until the next call that changes the core. */
 size_t gossip_member_count(const struct gossip *g);
 const struct gossip_member *gossip_member_at(const struct gossip *g, size_t i);
 const struct gossip_member *gossip_member_find(const struct gossip *g, const char *name);

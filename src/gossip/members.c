@@ -37,11 +37,47 @@ bool gossip_addr_ok(const struct gossip_addr *a)
     return a->family == GOSSIP_AF_INET || a->family == GOSSIP_AF_INET6;
 }
 
-struct gossip_node *gossip_node_find(struct gossip *g, const char *name)
+static uint64_t name_hash(const char *name)
 {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < GOSSIP_NAME_MAX && name[i]; i++)
+        h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
+    return h;
+}
+
+static void index_put(struct gossip_node **index, size_t cap, struct gossip_node *n)
+{
+    size_t i = (size_t)name_hash(n->m.name) & (cap - 1);
+    while (index[i])
+        i = (i + 1) & (cap - 1);
+    index[i] = n;
+}
+
+/* Rebuilds the name index at a capacity fit for want members; -1 when out of memory. */
+static int index_rebuild(struct gossip *g, size_t want)
+{
+    size_t cap = 32;
+    while (cap < want * 2)
+        cap *= 2;
+    struct gossip_node **index = calloc(cap, sizeof *index);
+    if (!index)
+        return -1;
     for (size_t i = 0; i < g->n_nodes; i++)
-        if (strncmp(g->nodes[i].m.name, name, GOSSIP_NAME_MAX) == 0)
-            return &g->nodes[i];
+        index_put(index, cap, g->nodes[i]);
+    free(g->index);
+    g->index = index;
+    g->index_cap = cap;
+    return 0;
+}
+
+struct gossip_node *gossip_node_find(const struct gossip *g, const char *name)
+{
+    if (!g->index_cap)
+        return NULL;
+    size_t i = (size_t)name_hash(name) & (g->index_cap - 1);
+    for (struct gossip_node *n; (n = g->index[i]) != NULL; i = (i + 1) & (g->index_cap - 1))
+        if (strncmp(n->m.name, name, GOSSIP_NAME_MAX) == 0)
+            return n;
     return NULL;
 }
 
@@ -54,36 +90,60 @@ struct gossip_node *gossip_node_add(struct gossip *g, const char *name)
 {
     if (g->n_nodes == g->cap_nodes) {
         size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 16;
-        struct gossip_node *n = realloc(g->nodes, cap * sizeof *n);
-        if (!n)
+        struct gossip_node **nodes = realloc(g->nodes, cap * sizeof *nodes);
+        if (!nodes)
             return NULL;
-        g->nodes = n;
+        g->nodes = nodes;
         g->cap_nodes = cap;
     }
+    if ((g->n_nodes + 1) * 2 > g->index_cap && index_rebuild(g, g->n_nodes + 1) != 0)
+        return NULL;
+    struct gossip_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    snprintf(n->m.name, sizeof n->m.name, "%s", name);
+    n->susp.deadline_ms = GOSSIP_NOTIME;
     size_t at = gossip_rand_below(g, (uint32_t)g->n_nodes + 1);
     memmove(&g->nodes[at + 1], &g->nodes[at], (g->n_nodes - at) * sizeof g->nodes[0]);
+    g->nodes[at] = n;
     g->n_nodes++;
     if (at < g->probe_index)
         g->probe_index++; /* keeps the member the probe loop was about to visit next */
-    struct gossip_node *n = &g->nodes[at];
-    memset(n, 0, sizeof *n);
-    snprintf(n->m.name, sizeof n->m.name, "%s", name);
+    index_put(g->index, g->index_cap, n);
     return n;
 }
 
 void gossip_node_remove(struct gossip *g, size_t i)
 {
+    struct gossip_node *n = g->nodes[i];
+    gossip_bcast_forget(g, n->m.name);
     memmove(&g->nodes[i], &g->nodes[i + 1], (g->n_nodes - i - 1) * sizeof g->nodes[0]);
     g->n_nodes--;
     if (i < g->probe_index)
         g->probe_index--;
+    free(n);
+    /* Linear probing cannot simply blank a slot; removal is rare (reaping), so rebuild in place. */
+    memset(g->index, 0, g->index_cap * sizeof *g->index);
+    for (size_t k = 0; k < g->n_nodes; k++)
+        index_put(g->index, g->index_cap, g->nodes[k]);
+}
+
+void gossip_nodes_free(struct gossip *g)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        free(g->nodes[i]);
+    free(g->nodes);
+    free(g->index);
+    g->nodes = NULL;
+    g->index = NULL;
+    g->n_nodes = g->cap_nodes = g->index_cap = 0;
 }
 
 void gossip_nodes_shuffle(struct gossip *g)
 {
     for (size_t i = g->n_nodes; i > 1; i--) {
         size_t j = gossip_rand_below(g, (uint32_t)i);
-        struct gossip_node t = g->nodes[i - 1];
+        struct gossip_node *t = g->nodes[i - 1];
         g->nodes[i - 1] = g->nodes[j];
         g->nodes[j] = t;
     }
@@ -95,7 +155,7 @@ size_t gossip_pick(struct gossip *g, size_t k, bool (*keep)(const struct gossip 
     /* Reservoir sampling: one pass, uniform, no allocation. */
     size_t seen = 0, got = 0;
     for (size_t i = 0; i < g->n_nodes; i++) {
-        struct gossip_node *n = &g->nodes[i];
+        struct gossip_node *n = g->nodes[i];
         if (strcmp(n->m.name, g->cfg.name) == 0 || !keep(g, n))
             continue;
         seen++;
@@ -175,22 +235,20 @@ size_t gossip_member_count(const struct gossip *g)
 
 const struct gossip_member *gossip_member_at(const struct gossip *g, size_t i)
 {
-    return i < g->n_nodes ? &g->nodes[i].m : NULL;
+    return i < g->n_nodes ? &g->nodes[i]->m : NULL;
 }
 
 const struct gossip_member *gossip_member_find(const struct gossip *g, const char *name)
 {
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (strncmp(g->nodes[i].m.name, name, GOSSIP_NAME_MAX) == 0)
-            return &g->nodes[i].m;
-    return NULL;
+    const struct gossip_node *n = gossip_node_find(g, name);
+    return n ? &n->m : NULL;
 }
 
 size_t gossip_alive_count(const struct gossip *g)
 {
     size_t c = 0;
     for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].m.state == GOSSIP_STATE_ALIVE || g->nodes[i].m.state == GOSSIP_STATE_SUSPECT)
+        if (g->nodes[i]->m.state == GOSSIP_STATE_ALIVE || g->nodes[i]->m.state == GOSSIP_STATE_SUSPECT)
             c++;
     return c;
 }

@@ -17,7 +17,7 @@ static bool probe_next_target(struct gossip *g, size_t *out)
             continue;
         }
         size_t i = g->probe_index++;
-        const struct gossip_member *m = &g->nodes[i].m;
+        const struct gossip_member *m = &g->nodes[i]->m;
         if (strcmp(m->name, g->cfg.name) == 0 || m->state == GOSSIP_STATE_DEAD || m->state == GOSSIP_STATE_LEFT) {
             checked++;
             continue;
@@ -35,7 +35,7 @@ static void probe_start(struct gossip *g)
     g->next_probe_ms = g->now + period;
     if (!probe_next_target(g, &i))
         return;
-    const struct gossip_member *t = &g->nodes[i].m;
+    const struct gossip_member *t = &g->nodes[i]->m;
     struct gossip_probe *p = &g->probe;
     memset(p, 0, sizeof *p);
     p->active = true;

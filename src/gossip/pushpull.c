@@ -14,7 +14,7 @@ static struct gossip_member *local_states(struct gossip *g, uint32_t *n)
         return NULL;
     uint32_t k = 0;
     for (size_t i = 0; i < g->n_nodes && k < GOSSIP_PUSH_PULL_MAX; i++)
-        s[k++] = g->nodes[i].m;
+        s[k++] = g->nodes[i]->m;
     *n = k;
     return s;
 }
@@ -170,7 +170,7 @@ void gossip_reconnect_tick(struct gossip *g)
         return;
     size_t failed = 0, alive = 0;
     for (size_t i = 0; i < g->n_nodes; i++) {
-        uint8_t s = g->nodes[i].m.state;
+        uint8_t s = g->nodes[i]->m.state;
         failed += s == GOSSIP_STATE_DEAD;
         alive += s == GOSSIP_STATE_ALIVE || s == GOSSIP_STATE_SUSPECT;
     }

@@ -531,6 +531,24 @@ static void hostile_input_is_ignored(void **state)
     gossip_free(g);
 }
 
+static void member_table_is_bounded(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 31);
+    struct gossip *g = gossip_new(&c, 0);
+    char name[GOSSIP_NAME_MAX];
+    for (int i = 0; i < GOSSIP_PUSH_PULL_MAX + 10; i++) {
+        snprintf(name, sizeof name, "flood-%d", i);
+        alive(g, name, 10 + i % 200, 1);
+        if (i % 512 == 0)
+            gossip_advance(g);
+    }
+    assert_int_equal(gossip_member_count(g), GOSSIP_PUSH_PULL_MAX);
+    assert_non_null(gossip_member_find(g, "self"));
+    gossip_free(g);
+}
+
 static void config_is_checked(void **state)
 {
     (void)state;
@@ -604,6 +622,7 @@ int main(void)
         cmocka_unit_test(incarnation_rules),
         cmocka_unit_test(dead_name_reclaim),
         cmocka_unit_test(hostile_input_is_ignored),
+        cmocka_unit_test(member_table_is_bounded),
         cmocka_unit_test(config_is_checked),
         cmocka_unit_test(deterministic_given_seed),
     };
