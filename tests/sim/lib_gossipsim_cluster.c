@@ -325,6 +325,14 @@ static void deliver(struct gossipsim_cluster *c, struct gossipsim_ev *ev)
         gossip_wire_packet_free(&pk);
         return;
     }
+    /* The encoding is canonical: what the core sent re-encodes to the very bytes received. */
+    buf_clear(&c->enc);
+    if (gossip_wire_encode(&pk, &c->enc) != GOSSIP_WIRE_OK || c->enc.len != ev->len ||
+        memcmp(c->enc.data, ev->data, ev->len) != 0) {
+        gossipsim_failf(c, "a packet from node%d to node%d does not re-encode to its bytes", ev->from, i);
+        gossip_wire_packet_free(&pk);
+        return;
+    }
     pk.peer = gossipsim_addr(ev->from);
     pk.conn = ev->stream ? ev->conn : 0;
     gossip_recv(g, &pk);

@@ -70,6 +70,9 @@ void raftsim_net_free(struct raftsim_net *n);
 /* Queues a deep copy (or none, or two) of m. -1 on allocation failure. */
 int raftsim_net_send(struct raftsim_net *n, struct raftsim_rng *rng, uint64_t now,
                      const struct raft_msg *m);
+/* Queues m (taking ownership of its memory) for delivery at `at`, with no fault applied: a paused
+ * server's socket buffers hold its messages until it runs again. -1 on allocation failure. */
+int raftsim_net_defer(struct raftsim_net *n, struct raft_msg *m, uint64_t at);
 /* Earliest delivery time queued, or UINT64_MAX. */
 uint64_t raftsim_net_next(const struct raftsim_net *n);
 /* Moves the earliest packet due at or before now into *out (caller frees it). A packet whose
@@ -156,6 +159,11 @@ struct raftsim_reg {
     uint64_t term;
     uint32_t crc;
     uint64_t chain; /* fsm hash after applying this index */
+    /* Commitment as a leader decided it: the lowest leader term that counted it committed, and
+     * the entry it committed (leader completeness binds leaders of later terms only). */
+    uint64_t commit_term;
+    uint64_t c_eterm;
+    uint32_t c_crc;
 };
 
 struct raftsim_check {
@@ -164,6 +172,7 @@ struct raftsim_check {
     struct raftsim_reg *reg; /* indexed by log index */
     size_t reg_cap;
     uint64_t max_applied;
+    uint64_t max_committed;
     uint64_t acks;
     bool failed;
     char why[512];
@@ -183,8 +192,13 @@ void raftsim_check_apply(struct raftsim_check *c, raft_id id, const struct raft_
 void raftsim_check_restore(struct raftsim_check *c, raft_id id, const struct raftsim_fsm *fsm);
 /* The simulated client got "committed" for (index, term, crc). */
 void raftsim_check_ack(struct raftsim_check *c, uint64_t index, uint64_t term, uint32_t crc);
-/* Leader completeness: a leader's log (or snapshot) holds every entry known to be committed. */
-void raftsim_check_leader_complete(struct raftsim_check *c, raft_id id,
+/* Leader `id` of `term` advanced its commit index over e: two leaders never commit different
+ * entries at one index. */
+void raftsim_check_commit(struct raftsim_check *c, raft_id id, uint64_t term,
+                          const struct raft_entry *e);
+/* Leader completeness: a leader of `term` holds (in log or snapshot) every entry that a leader
+ * of an earlier term committed. */
+void raftsim_check_leader_complete(struct raftsim_check *c, raft_id id, uint64_t term,
                                    const struct raftsim_image *log);
 /* Log matching: equal (index, term) implies equal entries and equal prefixes. */
 void raftsim_check_log_matching(struct raftsim_check *c, raft_id ia, const struct raftsim_image *a,

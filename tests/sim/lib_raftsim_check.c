@@ -144,21 +144,47 @@ void raftsim_check_ack(struct raftsim_check *c, uint64_t index, uint64_t term, u
     c->acks++;
 }
 
-void raftsim_check_leader_complete(struct raftsim_check *c, raft_id id,
+void raftsim_check_commit(struct raftsim_check *c, raft_id id, uint64_t term,
+                          const struct raft_entry *e)
+{
+    struct raftsim_reg *r = reg_at(c, e->index);
+    if (!r)
+        return;
+    uint32_t crc = raftsim_entry_crc(e);
+    if (!r->commit_term) {
+        r->commit_term = term;
+        r->c_eterm = e->term;
+        r->c_crc = crc;
+    } else if (r->c_eterm != e->term || r->c_crc != crc) {
+        raftsim_check_fail(c,
+                           "commit safety: leader %llu of term %llu commits index %llu as term "
+                           "%llu, but a leader of term %llu committed term %llu there",
+                           (unsigned long long)id, (unsigned long long)term,
+                           (unsigned long long)e->index, (unsigned long long)e->term,
+                           (unsigned long long)r->commit_term, (unsigned long long)r->c_eterm);
+    } else if (term < r->commit_term) {
+        r->commit_term = term;
+    }
+    if (e->index > c->max_committed)
+        c->max_committed = e->index;
+}
+
+void raftsim_check_leader_complete(struct raftsim_check *c, raft_id id, uint64_t term,
                                    const struct raftsim_image *log)
 {
     uint64_t covered = log->has_snap ? log->snap_index : 0;
-    for (uint64_t i = covered + 1; i <= c->max_applied && i < c->reg_cap; i++) {
+    for (uint64_t i = covered + 1; i <= c->max_committed && i < c->reg_cap; i++) {
         const struct raftsim_reg *r = &c->reg[i];
-        if (!r->set)
+        if (!r->commit_term || r->commit_term >= term)
             continue;
         const struct raft_entry *e = raftsim_image_entry(log, i);
-        if (!e || e->term != r->term || raftsim_entry_crc(e) != r->crc) {
+        if (!e || e->term != r->c_eterm || raftsim_entry_crc(e) != r->c_crc) {
             raftsim_check_fail(c,
-                               "leader completeness: leader %llu lacks committed index %llu "
-                               "(term %llu, applied by server %llu)%s",
-                               (unsigned long long)id, (unsigned long long)i,
-                               (unsigned long long)r->term, (unsigned long long)r->by,
+                               "leader completeness: leader %llu of term %llu lacks index %llu "
+                               "(term %llu) committed in term %llu%s",
+                               (unsigned long long)id, (unsigned long long)term,
+                               (unsigned long long)i, (unsigned long long)r->c_eterm,
+                               (unsigned long long)r->commit_term,
                                e ? ": it holds a different entry there" : "");
             return;
         }

@@ -101,6 +101,9 @@ static int boot(struct raftsim_cluster *c, struct raftsim_node *nd, const struct
     nd->role = raft_state(&nd->core);
     nd->commit = raft_commit_index(&nd->core);
     nd->phase = (unsigned)raftsim_rng_below(&c->rng, RAFTSIM_TICK);
+    nd->tick_len = RAFTSIM_TICK - c->clock_skew +
+                   (unsigned)raftsim_rng_below(&c->rng, 2 * (uint64_t)c->clock_skew + 1);
+    nd->paused_until = 0;
     nd->next_tick = c->now + 1 + nd->phase;
     nd->log_changed = true;
     return 0;
@@ -162,6 +165,16 @@ void raftsim_node_crash(struct raftsim_cluster *c, raft_id id)
                    nd->disk.torn > torn ? ", last one torn" : "",
                    (unsigned long long)raftsim_image_last_index(&nd->disk.durable),
                    (unsigned long long)nd->disk.durable.term);
+}
+
+void raftsim_node_pause(struct raftsim_cluster *c, raft_id id, uint64_t len)
+{
+    struct raftsim_node *nd = &c->nodes[id];
+    if (!nd->up)
+        return;
+    nd->paused_until = c->now + len;
+    raftsim_tracef(&c->tr, "n%llu PAUSED until %llu", (unsigned long long)id,
+                   (unsigned long long)nd->paused_until);
 }
 
 static void restore_fsm(struct raftsim_cluster *c, struct raftsim_node *nd, uint64_t index,
@@ -519,14 +532,19 @@ static void check_step(struct raftsim_cluster *c)
             raftsim_check_fail(&c->chk, "server %llu: commit index went back from %llu to %llu",
                                (unsigned long long)id, (unsigned long long)nd->commit,
                                (unsigned long long)commit);
-        nd->commit = commit;
         if (role == RAFT_LEADER) {
             raftsim_check_leader(&c->chk, term, id);
             if (nd->role != RAFT_LEADER || nd->term != term) {
                 c->elections_seen++;
-                raftsim_check_leader_complete(&c->chk, id, &nd->disk.cache);
+                raftsim_check_leader_complete(&c->chk, id, term, &nd->disk.cache);
+            }
+            for (uint64_t i = nd->commit + 1; i <= commit; i++) {
+                const struct raft_entry *e = raft_entry_at(&nd->core, i);
+                if (e)
+                    raftsim_check_commit(&c->chk, id, term, e);
             }
         }
+        nd->commit = commit;
         if (term > c->max_term)
             c->max_term = term;
         nd->role = role;
@@ -569,6 +587,11 @@ static uint64_t next_event(const struct raftsim_cluster *c)
 static void deliver(struct raftsim_cluster *c, struct raft_msg *m)
 {
     struct raftsim_node *nd = m->to < RAFTSIM_MAX_IDS ? &c->nodes[m->to] : NULL;
+    if (nd && nd->up && nd->paused_until > c->now) {
+        if (raftsim_net_defer(&c->net, m, nd->paused_until))
+            raftsim_check_fail(&c->chk, "out of memory");
+        return;
+    }
     if (c->tr.on) {
         char d[200];
         raftsim_msg_describe(m, d, sizeof d);
@@ -605,7 +628,9 @@ bool raftsim_run_until(struct raftsim_cluster *c, uint64_t until)
                 continue;
             }
             if (nd->up && nd->next_tick == t) {
-                nd->next_tick += RAFTSIM_TICK;
+                nd->next_tick += nd->tick_len;
+                if (nd->paused_until > t)
+                    continue; /* a stopped process does not run its timers */
                 raftsim_tracef(&c->tr, "n%llu tick", (unsigned long long)id);
                 raft_tick(&nd->core);
                 process_ready(c, nd);
@@ -629,7 +654,8 @@ raft_id raftsim_leader(const struct raftsim_cluster *c)
     uint64_t best_term = 0;
     for (raft_id id = 1; id < RAFTSIM_MAX_IDS; id++) {
         const struct raftsim_node *nd = &c->nodes[id];
-        if (nd->up && raft_state(&nd->core) == RAFT_LEADER && raft_term(&nd->core) >= best_term) {
+        if (nd->up && nd->paused_until <= c->now && raft_state(&nd->core) == RAFT_LEADER &&
+            raft_term(&nd->core) >= best_term) {
             best = id;
             best_term = raft_term(&nd->core);
         }
@@ -673,9 +699,17 @@ int raftsim_propose(struct raftsim_cluster *c, bool heal)
 
 int raftsim_read(struct raftsim_cluster *c)
 {
-    raft_id l = raftsim_leader(c);
-    if (!l)
+    /* Any server that believes it leads may be asked, a deposed one too: ReadIndex must not
+     * let it answer from a stale state. */
+    raft_id cand[RAFTSIM_MAX_IDS];
+    size_t nc = 0;
+    for (raft_id id = 1; id < RAFTSIM_MAX_IDS; id++)
+        if (c->nodes[id].up && c->nodes[id].paused_until <= c->now &&
+            raft_state(&c->nodes[id].core) == RAFT_LEADER)
+            cand[nc++] = id;
+    if (!nc)
         return RAFT_ENOTLEADER;
+    raft_id l = cand[raftsim_rng_below(&c->rng, nc)];
     if (c->n_reads == c->cap_reads) {
         size_t cap = c->cap_reads ? c->cap_reads * 2 : 16;
         struct raftsim_read *p = realloc(c->reads, cap * sizeof *p);

@@ -39,6 +39,8 @@ struct raftsim_node {
     struct raft_config cfg_applied; /* configuration as of fsm.applied, for snapshots */
     uint64_t next_tick;
     unsigned phase;
+    unsigned tick_len;      /* this server's clock: RAFTSIM_TICK +- skew */
+    uint64_t paused_until;  /* a stopped process (SIGSTOP, GC, VM stall): no ticks, no input */
     enum raft_role role;
     uint64_t term;
     uint64_t commit; /* last observed commit index, must never go back while up */
@@ -74,6 +76,7 @@ struct raftsim_cluster {
     bool use_log;
     /* core knobs chosen per seed */
     unsigned election_ticks, heartbeat_ticks;
+    unsigned clock_skew; /* each server's tick length is drawn from RAFTSIM_TICK +- this */
     uint64_t snap_threshold, snap_trailing;
     uint32_t max_entries;
     unsigned tear_pm;
@@ -106,6 +109,8 @@ void raftsim_cluster_free(struct raftsim_cluster *c);
 int raftsim_node_create(struct raftsim_cluster *c, raft_id id);
 /* Crashes a running server now: unsynced writes are lost (randomly kept prefix, maybe torn). */
 void raftsim_node_crash(struct raftsim_cluster *c, raft_id id);
+/* Stops a running server's process for `len` time units; it then resumes where it was. */
+void raftsim_node_pause(struct raftsim_cluster *c, raft_id id, uint64_t len);
 /* Restarts a server from its disk. */
 int raftsim_node_restart(struct raftsim_cluster *c, raft_id id);
 

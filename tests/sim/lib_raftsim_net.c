@@ -29,7 +29,7 @@ static bool is_cut(const struct raftsim_net *n, raft_id from, raft_id to)
     return n->cut[from][to];
 }
 
-static int enqueue(struct raftsim_net *n, uint64_t at, const struct raft_msg *m)
+static int reserve(struct raftsim_net *n)
 {
     if (n->n == n->cap) {
         size_t cap = n->cap ? n->cap * 2 : 64;
@@ -39,6 +39,26 @@ static int enqueue(struct raftsim_net *n, uint64_t at, const struct raft_msg *m)
         n->q = q;
         n->cap = cap;
     }
+    return 0;
+}
+
+int raftsim_net_defer(struct raftsim_net *n, struct raft_msg *m, uint64_t at)
+{
+    if (reserve(n)) {
+        raftsim_msg_free(m);
+        return -1;
+    }
+    struct raftsim_packet *p = &n->q[n->n++];
+    p->m = *m;
+    p->at = at;
+    p->seq = n->seq++;
+    return 0;
+}
+
+static int enqueue(struct raftsim_net *n, uint64_t at, const struct raft_msg *m)
+{
+    if (reserve(n))
+        return -1;
     struct raftsim_packet *p = &n->q[n->n];
     if (raftsim_msg_clone(&p->m, m))
         return -1;

@@ -109,6 +109,12 @@ static uint8_t wantKilledDead(const struct gossipsim_cluster *c, int obs, int j,
     return gossipsim_running(c, j) ? GOSSIP_STATE_ALIVE : 0;
 }
 
+static uint8_t wantKilledDeadLive(const struct gossipsim_cluster *c, int obs, int j, void *arg)
+{
+    uint8_t w = wantKilledDead(c, obs, j, arg);
+    return w == GOSSIP_STATE_ALIVE ? WANT_LIVE : w;
+}
+
 static uint8_t wantLeftLeft(const struct gossipsim_cluster *c, int obs, int j, void *arg)
 {
     (void)obs;
@@ -215,8 +221,9 @@ static bool holdFor(struct gossipsim_cluster *c, uint64_t d, gossipsim_want_fn w
 /* ---- scenarios ---- */
 
 /* Starts node 0, then each other node after a jittered stagger, joining a random earlier one;
- * then waits for everyone to see everyone alive. */
-static bool joinAll(struct gossipsim_cluster *c, struct gossipsim_rng *r, uint64_t extra_bound)
+ * then waits until every node's table agrees with want about everyone. */
+static bool joinAllWant(struct gossipsim_cluster *c, struct gossipsim_rng *r, uint64_t extra_bound,
+                        gossipsim_want_fn want)
 {
     if (gossipsim_start(c, 0) != 0)
         return false;
@@ -229,10 +236,16 @@ static bool joinAll(struct gossipsim_cluster *c, struct gossipsim_rng *r, uint64
     }
     uint64_t took;
     uint64_t bound = convergeBound(&c->base, c->n) + extra_bound;
-    if (!runUntilAgree(c, c->w.now + bound, wantRunningAlive, "join convergence", &took))
+    if (!runUntilAgree(c, c->w.now + bound, want, "join convergence", &took))
         return false;
     gossipsim_tracef(&c->w, "converged %llums after the last join", (unsigned long long)took);
     return true;
+}
+
+static bool joinAll(struct gossipsim_cluster *c, struct gossipsim_rng *r, uint64_t extra_bound)
+{
+    /* Under loss a live member may be suspected at any instant: known and not dead is the bar. */
+    return joinAllWant(c, r, extra_bound, c->w.loss_permille ? wantRunningLive : wantRunningAlive);
 }
 
 static int pickOther(struct gossipsim_rng *r, const struct gossipsim_cluster *c, int not)
@@ -246,14 +259,18 @@ static int pickOther(struct gossipsim_rng *r, const struct gossipsim_cluster *c,
 
 static bool scKill(struct gossipsim_cluster *c, struct gossipsim_rng *r)
 {
-    if (!joinAll(c, r, 0))
+    /* Half the runs kill under 10% loss: the dead must still be found, the living never. */
+    bool lossy = gossipsim_rng_below(r, 2) == 1;
+    if (lossy)
+        c->w.loss_permille = 100;
+    if (!joinAll(c, r, lossy ? pushPullPeriod(&c->base, c->n) : 0))
         return false;
     int most = c->n / 3 < 3 ? c->n / 3 : 3;
     int k = 1 + (int)gossipsim_rng_below(r, (uint32_t)(most > 1 ? most : 1));
     for (int x = 0; x < k; x++)
         gossipsim_kill(c, pickOther(r, c, -1));
     uint64_t took;
-    if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), wantKilledDead,
+    if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), lossy ? wantKilledDeadLive : wantKilledDead,
                        "killed nodes marked failed by every live node", &took))
         return false;
     gossipsim_tracef(&c->w, "%d killed, all marked failed in %llums", k, (unsigned long long)took);
@@ -271,7 +288,7 @@ static bool scLoss(struct gossipsim_cluster *c, struct gossipsim_rng *r)
 {
     c->w.loss_permille = 100;
     /* Lost gossip is repaired at the latest by the periodic push-pull. */
-    if (!joinAll(c, r, c->base.push_pull_interval_ms * 2))
+    if (!joinAll(c, r, pushPullPeriod(&c->base, c->n)))
         return false;
     /* Any FAILED event about a running node fails the run (checked as events arrive). */
     uint64_t d = c->n > 60 ? 30000 : 60000;

@@ -26,7 +26,7 @@ struct sim_opts {
 
 struct nemesis {
     uint64_t part_until; /* an active partition heals at this time (0: none) */
-    unsigned part_pm, crash_pm, arm_pm, member_pm, transfer_pm, prop_pm, read_pm;
+    unsigned part_pm, crash_pm, arm_pm, pause_pm, member_pm, transfer_pm, prop_pm, read_pm;
     uint64_t down_max;
 };
 
@@ -175,6 +175,11 @@ static void nemesis_step(struct raftsim_cluster *c, struct nemesis *z)
                 (int)raftsim_rng_range(g, RAFTSIM_CRASH_AFTER_SEND, RAFTSIM_CRASH_BEFORE_ADVANCE);
         }
     }
+    if (raftsim_rng_pm(g, z->pause_pm)) {
+        raft_id id = raftsim_rng_pm(g, 500) && raftsim_leader(c) ? raftsim_leader(c) : random_up(c);
+        if (id)
+            raftsim_node_pause(c, id, raftsim_rng_range(g, 10, 40 * RAFTSIM_TICK));
+    }
     if (raftsim_rng_pm(g, z->member_pm))
         membership(c);
     if (raftsim_rng_pm(g, z->transfer_pm) && raftsim_leader(c)) {
@@ -253,6 +258,7 @@ static bool heal(struct raftsim_cluster *c, uint64_t bound)
         struct raftsim_node *nd = &c->nodes[id];
         nd->crash_armed = 0;
         nd->restart_at = 0;
+        nd->paused_until = 0;
         if (nd->exists && !nd->up && !nd->removed && raftsim_node_restart(c, id))
             return false;
     }
@@ -301,6 +307,7 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
     struct raftsim_rng *g = &c->rng;
     unsigned n = raftsim_rng_pm(g, 500) ? 3 : 5;
     c->election_ticks = 10;
+    c->clock_skew = (unsigned)raftsim_rng_range(g, 0, 3);
     c->heartbeat_ticks = (unsigned)raftsim_rng_range(g, 1, 3);
     c->snap_threshold = raftsim_rng_range(g, 4, 64);
     c->snap_trailing = raftsim_rng_range(g, 0, 16);
@@ -314,6 +321,7 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
         .part_pm = (unsigned)raftsim_rng_range(g, 0, 60),
         .crash_pm = (unsigned)raftsim_rng_range(g, 0, 25),
         .arm_pm = (unsigned)raftsim_rng_range(g, 0, 15),
+        .pause_pm = (unsigned)raftsim_rng_range(g, 0, 15),
         .member_pm = raftsim_rng_pm(g, 400) ? 0 : (unsigned)raftsim_rng_range(g, 5, 40),
         .transfer_pm = (unsigned)raftsim_rng_range(g, 0, 20),
         .prop_pm = (unsigned)raftsim_rng_range(g, 100, 600),
