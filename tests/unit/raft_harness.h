@@ -308,6 +308,18 @@ static inline void tn_crash(struct tn_net *net, raft_id id)
     n->alive = false;
 }
 
+/* Crashes a node in the middle of a Ready: the messages allowed out before the fsync have
+ * left, nothing of rd reached the disk, and the after-persist replies are lost. */
+static inline void tn_crash_mid_ready(struct tn_net *net, raft_id id)
+{
+    struct tn_node *n = &net->nodes[id];
+    struct raft_ready rd;
+    if (n->alive && raft_ready(&n->r, &rd))
+        for (size_t i = 0; i < rd.n_msgs; i++)
+            tn_enqueue(net, &rd.msgs[i]);
+    tn_crash(net, id);
+}
+
 /* Restarts a crashed node from its disk model only. */
 static inline void tn_restart(struct tn_net *net, raft_id id)
 {

@@ -34,12 +34,19 @@ static uint64_t ch_rand(struct chaos *c)
     return x;
 }
 
-/* The network drops drop_pct% of messages; the net is the first member of struct chaos. */
+/* The network drops drop_pct% of messages, and delays (reorders) or duplicates some: a
+ * re-queued copy arrives in a later delivery round. The net is the first member of chaos. */
 static bool ch_filter(struct tn_net *net, struct raft_msg *m)
 {
-    (void)m;
     struct chaos *c = (struct chaos *)net;
-    return ch_rand(c) % 100 >= c->drop_pct;
+    unsigned x = (unsigned)(ch_rand(c) % 100);
+    if (x < c->drop_pct)
+        return false;
+    if (x >= 95) {
+        tn_enqueue(net, m);
+        return x >= 98; /* 98..99: duplicate; 95..97: delay */
+    }
+    return true;
 }
 
 static void check_invariants(struct chaos *c)
@@ -113,8 +120,13 @@ static void one_step(struct chaos *c)
         tn_isolate(net, x, true);
     } else if (what < 46) {
         tn_isolate(net, x, false);
-    } else if (what < 49) {
+    } else if (what < 48) {
         tn_crash(net, x);
+    } else if (what < 49 && l) {
+        /* The leader proposes, sends its appends, and dies before its own fsync. */
+        uint64_t v = ch_rand(c), idx;
+        raft_propose(&net->nodes[l].r, &v, sizeof v, &idx);
+        tn_crash_mid_ready(net, l);
     } else if (what < 56) {
         if (!net->nodes[x].alive)
             tn_restart(net, x);
