@@ -1,6 +1,6 @@
-/* logbench.c — throughput of the Raft log store (appends/s, MB/s) for 100 B and 4 KiB entries at
- * batch sizes 1, 16 and 256, printed beside the raw fdatasync rate of the same disk, so that the
- * distance to the physical limit is visible. Writes under $TMPDIR (or /tmp) and removes it. */
+/* logbench.c — Raft log store throughput (appends/s, MB/s) for 100 B and 4 KiB entries in batches
+ * of 1, 16 and 256, beside the raw fdatasync rate of the same disk (the physical limit). */
+/* Writes under $TMPDIR (or /tmp) and removes what it wrote. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

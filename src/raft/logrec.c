@@ -1,6 +1,5 @@
-/* logrec.c — encoding, decoding and the recovery scan of log segment bytes. The scan is where torn
- * tails (a crash cut the last write) are told apart from corruption (damage to data that was
- * durable): see rlog_segment_scan and man/tribune-storage.7, RECOVERY. */
+/* logrec.c — encoding, decoding and the recovery scan of log segment bytes: where torn tails (a
+ * crash cut the last write) are told apart from damage to durable data (man tribune-storage.7). */
 #include "raft/logrec.h"
 
 #include <string.h>

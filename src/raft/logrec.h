@@ -1,6 +1,6 @@
-/* logrec.h — the on-disk format of Raft log segments: segment header, record framing, and the pure
- * recovery scan over one segment's bytes. No I/O, so tests and the fuzzer reach it directly.
- * The format is specified in man/tribune-storage.7; all integers are big-endian. */
+/* logrec.h — the on-disk formats of the Raft log (segment header, records, log-meta) and the pure
+ * recovery scan over a segment's bytes; no I/O, so tests and the fuzzer reach it directly. */
+/* The format is specified in man/tribune-storage.7; all integers are big-endian. */
 #ifndef TRIBUNE_RAFT_LOGREC_H
 #define TRIBUNE_RAFT_LOGREC_H
 

@@ -1,7 +1,7 @@
 /* logstore.c — the durable Raft log: segment files named by first index, an in-memory offset
- * index for O(1) reads, batched fdatasync, recovery, suffix truncation and prefix compaction.
- *
- * Invariants (numbered to match the comments below):
+ * index for O(1) reads, batched fdatasync, recovery, suffix truncation and prefix compaction. */
+
+/* Invariants (numbered to match the comments below):
  * (a) Every segment except the last is complete and fsynced: rollover syncs the old segment before
  *     the new one exists, so recovery may treat any damage outside the last segment as fatal.
  * (b) A segment file appears under its final name only with a valid, fsynced header (it is built

@@ -1,7 +1,7 @@
 /* logstore.h — the durable, append-only Raft log in DATA_DIR/raft/: segment files of CRC-checked
- * records, batched fdatasync, recovery on open, suffix truncation and prefix compaction.
- *
- * Durability contract (numbered so tests and callers can cite it):
+ * records, batched fdatasync, recovery on open, suffix truncation and prefix compaction. */
+
+/* Durability contract (numbered so tests and callers can cite it):
  * (1) rlog_append only writes: nothing it appended is durable, nor reported by
  *     rlog_durable_index, before an rlog_sync that returned 0. A follower MUST NOT acknowledge and
  *     a leader MUST NOT count its own vote for entries above rlog_durable_index.

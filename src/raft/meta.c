@@ -1,6 +1,7 @@
 /* meta.c — stable Raft metadata (term, vote) and the atomic replace of small files under the raft
- * data directory. Format (big-endian): "TRBNMETA", u32 version 1, u32 0, u64 term, u64 voted_for,
- * u32 CRC-32C of the 32 bytes before it. See man/tribune-storage.7. */
+ * data directory. */
+/* Format (big-endian): "TRBNMETA", u32 version 1, u32 0, u64 term, u64 voted_for, u32 CRC-32C of
+ * the 32 bytes before it. See man/tribune-storage.7. */
 #include "raft/meta.h"
 
 #include <errno.h>
