@@ -623,6 +623,12 @@ int rlog_open(const char *dir, const struct rlog_opts *opts, const struct logger
     log->dirfd = -1;
     log->lg = lg;
     log->io = opts && opts->io ? *opts->io : sys_io;
+    if (log->io.pwrite == NULL)
+        log->io.pwrite = sys_pwrite;
+    if (log->io.sync == NULL)
+        log->io.sync = sys_sync;
+    if (log->io.truncate == NULL)
+        log->io.truncate = sys_truncate;
     log->seg_max = opts && opts->segment_size ? opts->segment_size : RLOG_DEFAULT_SEGMENT_SIZE;
     buf_init(&log->wbuf, 0);
     int rc = 0;

@@ -31,8 +31,8 @@
 #define RLOG_ERRMAX 256
 #define RLOG_META_FILE "log-meta" /* compaction marker: index and term of the last dropped entry */
 
-/* The disk operations whose failure or loss in a crash tests must provoke. NULL in rlog_opts means
- * the real system calls. sync is fdatasync when datasync is nonzero, else fsync (directories and
+/* The disk operations whose failure or loss in a crash tests must provoke. NULL in rlog_opts (or a
+ * NULL member) means the real system call. sync is fdatasync when datasync is nonzero, else fsync (directories and
  * new files). Each returns what the system call would, setting errno. Reads use pread directly. */
 struct rlog_io {
     void *ctx;
