@@ -16,6 +16,11 @@
  * count against the bytes that are really there before anything is allocated. */
 #define MEMBER_MIN (2 + 7 + 8 + 1 + 19)
 
+/* Strings travel behind a one-byte length. */
+_Static_assert(GOSSIP_NAME_MAX <= 256 && GOSSIP_DC_MAX <= 256 && GOSSIP_BUILD_MAX <= 256 &&
+                   GOSSIP_ERR_MAX <= 256,
+               "a str8 field cannot hold the text limits of msg.h");
+
 const char *gossip_wire_strerror(int err)
 {
     static const char *const text[GOSSIP_WIRE_ECOUNT] = {

@@ -636,6 +636,42 @@ static void counters_tally_by_reason(void **state)
     assert_string_equal(gossip_wire_strerror(-3), "unknown error");
 }
 
+static void limits_round_trip_and_one_past_is_refused(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 0);
+    struct gossip_msg e = {.type = GOSSIP_MSG_ERR};
+    memset(e.u.err.text, 'e', GOSSIP_ERR_MAX - 1);
+    assert_int_equal(gossip_wire_encode_dgram(&e, 1, &b), GOSSIP_WIRE_OK);
+    struct gossip_packet pk;
+    assert_int_equal(gossip_wire_decode_dgram(b.data, b.len, &pk), GOSSIP_WIRE_OK);
+    assert_int_equal(strlen(pk.msgs[0].u.err.text), GOSSIP_ERR_MAX - 1);
+    gossip_wire_packet_free(&pk);
+    buf_clear(&b);
+
+    struct gossip_member *st = calloc(GOSSIP_PUSH_PULL_MAX + 1, sizeof *st);
+    assert_non_null(st);
+    for (int i = 0; i <= GOSSIP_PUSH_PULL_MAX; i++)
+        st[i] = member(i);
+    struct gossip_msg pp = {.type = GOSSIP_MSG_PUSH_PULL};
+    pp.u.push_pull.states = st;
+    pp.u.push_pull.n_states = GOSSIP_PUSH_PULL_MAX;
+    assert_int_equal(gossip_wire_encode_stream(&pp, 1, &b), GOSSIP_WIRE_OK);
+    assert_true(b.len < GOSSIP_WIRE_STREAM_MAX);
+    assert_int_equal(gossip_wire_decode_stream(b.data, b.len, &pk), GOSSIP_WIRE_OK);
+    assert_int_equal(pk.msgs[0].u.push_pull.n_states, GOSSIP_PUSH_PULL_MAX);
+    assertMemberEqual(&pk.msgs[0].u.push_pull.states[GOSSIP_PUSH_PULL_MAX - 1],
+                      &st[GOSSIP_PUSH_PULL_MAX - 1]);
+    gossip_wire_packet_free(&pk);
+    buf_clear(&b);
+    pp.u.push_pull.n_states = GOSSIP_PUSH_PULL_MAX + 1;
+    assert_int_equal(gossip_wire_encode_stream(&pp, 1, &b), GOSSIP_WIRE_EFIELD);
+    assert_int_equal(b.len, 0);
+    free(st);
+    buf_free(&b);
+}
+
 /* ---- tribune-gossip(7) states these bytes and sizes: keep the page and the code in step ---- */
 
 static void man_page_examples_match_the_encoder(void **state)
@@ -703,6 +739,7 @@ int main(void)
         cmocka_unit_test(push_pull_in_a_datagram_is_refused),
         cmocka_unit_test(stream_length_is_capped_before_reading),
         cmocka_unit_test(counters_tally_by_reason),
+        cmocka_unit_test(limits_round_trip_and_one_past_is_refused),
         cmocka_unit_test(man_page_examples_match_the_encoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
