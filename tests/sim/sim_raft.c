@@ -396,7 +396,7 @@ static bool run_isolated(uint64_t seed, const struct sim_opts *so, char *why, si
         bool ok = run_seed(seed, so, why, whylen);
         if (!ok && write(fds[1], why, strlen(why)) < 0)
             _exit(3);
-        _exit(ok ? 0 : 1);
+        exit(ok ? 0 : 1); /* not _exit: LeakSanitizer checks at exit */
     }
     close(fds[1]);
     size_t got = 0;
