@@ -595,6 +595,14 @@ static int recover(struct rlog *log, char *err, size_t errlen)
                      (unsigned long long)log->prefix_term);
             return -EIO;
         }
+        if (log->nents && log->ents[0].term < log->prefix_term) {
+            snprintf(err, errlen,
+                     "log corrupt: entry %llu has term %llu, below the term %llu of the compaction "
+                     "point (log-meta)",
+                     (unsigned long long)(log->prefix_index + 1),
+                     (unsigned long long)log->ents[0].term, (unsigned long long)log->prefix_term);
+            return -EIO;
+        }
         if (unlink_front_segments(log, log->prefix_index) != 0) {
             snprintf(err, errlen, "%s", log->err);
             return -EIO;

@@ -825,6 +825,13 @@ static void drop_prefix_interrupted_is_finished(void **state)
     spit(p, b, sizeof b);
     assert_int_equal(open_rc(f, 100, &log), -EIO);
     assert_non_null(strstr(f->err, "log-meta"));
+    /* Entries after the compaction point cannot have a lower term than it. */
+    codec_store_u64(b + 16, 7);
+    codec_store_u64(b + 24, 5);
+    codec_store_u32(b + 32, crc32c(0, b, 32));
+    spit(p, b, sizeof b);
+    assert_int_equal(open_rc(f, 100, &log), -EIO);
+    assert_non_null(strstr(f->err, "below the term 5"));
     b[20] ^= 1;
     spit(p, b, sizeof b);
     assert_int_equal(open_rc(f, 100, &log), -EIO);
