@@ -97,6 +97,7 @@ struct raftsim_cluster {
     /* statistics */
     uint64_t steps, max_term, elections_seen, snapshots, restores, mid_ready_crashes;
     uint64_t installs, adds, removes, transfers, crashes;
+    uint64_t heal_time; /* virtual time the heal phase took to converge */
 };
 
 /* Seeds the run and sets default knobs; adjust the knobs, then call raftsim_cluster_start. */

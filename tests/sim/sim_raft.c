@@ -13,6 +13,7 @@
 #define FAULT_TIME_MIN 2000 /* virtual units of chaos per seed: 200..800 ticks */
 #define FAULT_TIME_MAX 8000
 #define HEAL_PROPOSALS 3
+#define HEAL_TIMEOUTS 30 /* election timeouts allowed to converge after healing (seen: <= 4) */
 
 struct sim_opts {
     bool trace;
@@ -285,6 +286,7 @@ static bool heal(struct raftsim_cluster *c, uint64_t bound)
                 (void)raftsim_propose(c, true);
         }
         if (converged(c, why, sizeof why)) {
+            c->heal_time = c->now - (deadline - bound);
             raftsim_check_all_logs(c);
             return !c->chk.failed;
         }
@@ -350,13 +352,13 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
         ok = raftsim_run_until(c, c->now + raftsim_rng_range(g, 5, 30));
     }
     if (ok)
-        ok = heal(c, 80 * c->election_ticks * RAFTSIM_TICK);
+        ok = heal(c, HEAL_TIMEOUTS * c->election_ticks * RAFTSIM_TICK);
     if (!ok)
         snprintf(why, whylen, "%s (t=%llu)", c->chk.why, (unsigned long long)c->now);
     if (so->verbose || so->trace)
         printf("seed %llu: %s n=%u t=%llu steps=%llu maxterm=%llu elections=%llu proposed=%llu "
                "acked=%llu reads=%llu snapshots=%llu installs=%llu restores=%llu crashes=%llu "
-               "(in-ready %llu) adds=%llu removes=%llu transfers=%llu net sent=%llu dropped=%llu "
+               "(in-ready %llu) heal=%llu adds=%llu removes=%llu transfers=%llu net sent=%llu dropped=%llu "
                "duped=%llu\n",
                (unsigned long long)seed, ok ? "ok" : "FAILED", n, (unsigned long long)c->now,
                (unsigned long long)c->steps, (unsigned long long)c->max_term,
@@ -364,7 +366,8 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
                (unsigned long long)c->acked, (unsigned long long)c->reads_ok,
                (unsigned long long)c->snapshots, (unsigned long long)c->installs,
                (unsigned long long)c->restores, (unsigned long long)c->crashes,
-               (unsigned long long)c->mid_ready_crashes, (unsigned long long)c->adds,
+               (unsigned long long)c->mid_ready_crashes,
+               (unsigned long long)(c->heal_time / RAFTSIM_TICK), (unsigned long long)c->adds,
                (unsigned long long)c->removes, (unsigned long long)c->transfers,
                (unsigned long long)c->net.sent,
                (unsigned long long)c->net.dropped, (unsigned long long)c->net.duped);
