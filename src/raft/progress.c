@@ -82,6 +82,8 @@ void raft_progress_become_probe(struct raft *r, struct raft_progress *pr)
 void raft_progress_become_replicate(struct raft *r, struct raft_progress *pr)
 {
     (void)r;
+    pr->stalls = 0;
+    pr->hb_match = pr->match;
     pr->state = RAFT_PR_REPLICATE;
     pr->paused = false;
     pr->infl_head = pr->infl_n = 0;

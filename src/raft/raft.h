@@ -172,6 +172,8 @@ struct raft_progress {
     uint32_t infl_n;
     uint64_t read_ack;     /* highest ReadIndex round it confirmed */
     uint64_t commit_sent;  /* highest commit index told to it */
+    uint64_t hb_match;     /* match at the previous heartbeat */
+    unsigned stalls;       /* heartbeats without progress while behind (lost appends) */
     unsigned snapshot_ticks; /* ticks since the snapshot was sent (resent after a timeout) */
 };
 

@@ -95,6 +95,18 @@ void raft_bcast_heartbeat(struct raft *r)
             raft_send_append(r, pr, true);
             continue;
         }
+        /* Replicating but no progress for two heartbeats while behind: the pipelined appends
+         * were lost (nothing else tells us), so probe again from the match point. */
+        if (pr->match < raft_memlog_last(&r->log) && pr->match == pr->hb_match) {
+            if (++pr->stalls >= 2) {
+                raft_progress_become_probe(r, pr);
+                raft_send_append(r, pr, true);
+                continue;
+            }
+        } else {
+            pr->stalls = 0;
+        }
+        pr->hb_match = pr->match;
         /* Replicating: a heartbeat claims only what is known to match, so pipelined appends
          * still in flight never make it fail. */
         struct raft_msg *m = raft_send(r, pr->id, RAFT_MSG_APPEND, false);
