@@ -159,6 +159,8 @@ void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool fr
 void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s);
 void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d);
 void gossip_emit(struct gossip *g, uint8_t type, const struct gossip_member *m);
+/* Sets the one-line text of the event just emitted (no-op if it could not be stored). */
+void gossip_emit_text(struct gossip *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends msgs over UDP with as many piggybacked updates as fit; returns -1 when out of memory. */
 int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n);
 int gossip_send_tcp(struct gossip *g, const struct gossip_addr *to, uint64_t conn, struct gossip_msg *msgs,
@@ -169,7 +171,7 @@ uint64_t gossip_member_count_live(const struct gossip *g);
 void gossip_probe_tick(struct gossip *g);
 void gossip_on_ping(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_ping *m);
 void gossip_on_ping_req(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_ping_req *m);
-void gossip_on_ack(struct gossip *g, uint32_t seq);
+void gossip_on_ack(struct gossip *g, uint32_t seq, bool via_tcp);
 void gossip_on_nack(struct gossip *g, uint32_t seq);
 uint64_t gossip_probe_deadline(const struct gossip *g);
 

@@ -29,6 +29,7 @@
  *    nothing/DEAD/LEFT, FAILED on entering DEAD, LEAVE on entering LEFT, UPDATE on a tag or address
  *    change of an alive member, REAP on removal), never about the local node.
  *  - no syscalls, no clock, no hidden randomness: same seed and inputs, same outputs. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,16 @@ void gossip_emit(struct gossip *g, uint8_t type, const struct gossip_member *m)
     e->type = type;
     if (m)
         e->member = *m;
+}
+
+void gossip_emit_text(struct gossip *g, const char *fmt, ...)
+{
+    if (!g->n_events)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->events[g->n_events - 1].err, GOSSIP_ERR_MAX, fmt, ap);
+    va_end(ap);
 }
 
 static struct gossip_packet *out_packet(struct gossip *g)
@@ -218,6 +229,9 @@ static void refute(struct gossip *g, uint64_t accused_inc)
         inc = accused_inc + 1;
     me->m.incarnation = inc;
     gossip_health_apply(g, 1); /* Lifeguard: being accused hints that we are the slow one */
+    gossip_emit(g, GOSSIP_EV_NOTICE, &me->m);
+    gossip_emit_text(g, "Refuting a suspect or dead message about us (incarnation %llu -> %llu)",
+                     (unsigned long long)accused_inc, (unsigned long long)inc);
     struct gossip_msg m;
     self_alive_msg(g, &m);
     gossip_bcast_queue(g, g->cfg.name, &m, false);
@@ -324,6 +338,11 @@ void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s)
     n->m.state = GOSSIP_STATE_SUSPECT;
     n->m.state_ms = g->now;
     gossip_suspicion_start(g, n, s->from);
+    gossip_emit(g, GOSSIP_EV_SUSPECT, &n->m);
+    if (strncmp(s->from, g->cfg.name, GOSSIP_NAME_MAX) == 0)
+        gossip_emit_text(g, "Suspect %s has failed, no acks received", n->m.name);
+    else
+        gossip_emit_text(g, "Suspect %s reported by %s", n->m.name, s->from);
     gossip_bcast_queue(g, s->node, &m, false);
 }
 
@@ -357,8 +376,17 @@ void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d)
     n->m.incarnation = d->incarnation;
     n->m.state = leave ? GOSSIP_STATE_LEFT : GOSSIP_STATE_DEAD;
     n->m.state_ms = g->now;
-    if (!self)
+    if (!self) {
+        uint32_t confirmations = n->susp.n;
         gossip_emit(g, leave ? GOSSIP_EV_LEAVE : GOSSIP_EV_FAILED, &n->m);
+        if (leave)
+            gossip_emit_text(g, "%s left", n->m.name);
+        else if (strncmp(d->from, g->cfg.name, GOSSIP_NAME_MAX) == 0)
+            gossip_emit_text(g, "Marking %s as failed, suspect timeout reached (%u peer confirmations)", n->m.name,
+                             confirmations);
+        else
+            gossip_emit_text(g, "%s declared failed by %s", n->m.name, d->from);
+    }
     gossip_bcast_queue(g, d->node, &m, self);
 }
 
@@ -555,7 +583,7 @@ int gossip_recv(struct gossip *g, const struct gossip_packet *p)
                 gossip_on_ping_req(g, p, &m->u.ping_req);
             break;
         case GOSSIP_MSG_ACK:
-            gossip_on_ack(g, m->u.ack.seq);
+            gossip_on_ack(g, m->u.ack.seq, p->transport == GOSSIP_TCP);
             break;
         case GOSSIP_MSG_NACK:
             gossip_on_nack(g, m->u.nack.seq);

@@ -46,13 +46,17 @@ enum gossip_event_type {
     GOSSIP_EV_REAP = 5,     /* a failed/left member was dropped from the table */
     GOSSIP_EV_CONFLICT = 6, /* a node claimed a name already held at another address; refused */
     GOSSIP_EV_JOIN_ERR = 7, /* a push-pull peer refused our join (text in err) */
+    GOSSIP_EV_SUSPECT = 8,  /* a member became suspect; err names the accuser (for flap diagnosis) */
+    GOSSIP_EV_NOTICE = 9,   /* a diagnostic line only (refutations, UDP blocked but TCP works) */
 };
 
 struct gossip_event {
     uint8_t type;                /* enum gossip_event_type */
     struct gossip_member member; /* the member as it is now (CONFLICT: the existing holder) */
     struct gossip_addr other;    /* CONFLICT: the refused claimant's address */
-    char err[GOSSIP_ERR_MAX];    /* CONFLICT, JOIN_ERR: one-line message for the operator */
+    /* One line for the operator's log (memberlist's wording where it has one): CONFLICT, JOIN_ERR,
+     * SUSPECT, NOTICE, and FAILED (who declared it, after how many confirmations). */
+    char err[GOSSIP_ERR_MAX];
 };
 
 /* What to do now. Memory belongs to the core until gossip_advance. */

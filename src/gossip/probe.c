@@ -212,13 +212,19 @@ void gossip_on_ping_req(struct gossip *g, const struct gossip_packet *p, const s
     gossip_send_udp(g, &m->addr, &ping, 1);
 }
 
-void gossip_on_ack(struct gossip *g, uint32_t seq)
+void gossip_on_ack(struct gossip *g, uint32_t seq, bool via_tcp)
 {
     struct gossip_probe *p = &g->probe;
     if (p->active && seq == p->seq) {
         p->active = false;
         if (!p->indirect_sent)
             gossip_health_apply(g, -1); /* a timely direct ack: we are keeping up */
+        const struct gossip_node *t = via_tcp ? gossip_node_find(g, p->target) : NULL;
+        if (t) {
+            gossip_emit(g, GOSSIP_EV_NOTICE, &t->m);
+            gossip_emit_text(g, "Was able to connect to %s over TCP but UDP probes failed, network may be misconfigured",
+                             t->m.name);
+        }
         return;
     }
     for (size_t i = 0; i < g->n_relays; i++) {

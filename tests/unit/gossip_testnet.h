@@ -315,6 +315,16 @@ static inline size_t tn_events(const struct tnet *t, int node, uint8_t type, con
     return c;
 }
 
+/* Events whose text contains needle (any node when node < 0). */
+static inline size_t tn_events_text(const struct tnet *t, int node, uint8_t type, const char *needle)
+{
+    size_t c = 0;
+    for (size_t k = 0; k < t->n_evs; k++)
+        if ((node < 0 || t->evs[k].node == node) && t->evs[k].type == type && strstr(t->evs[k].err, needle))
+            c++;
+    return c;
+}
+
 /* Cuts (or restores) UDP and/or TCP both ways between a and b. */
 static inline void tn_cut(struct tnet *t, int a, int b, bool udp, bool tcp)
 {

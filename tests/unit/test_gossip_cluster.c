@@ -106,6 +106,7 @@ static void tcp_fallback_probe(void **state)
     tn_run(t, 30000);
     assert_true(tn_converged(t, ALL(2)));
     assert_int_equal(tn_events(t, -1, GOSSIP_EV_FAILED, NULL), 0);
+    assert_true(tn_events_text(t, 0, GOSSIP_EV_NOTICE, "over TCP but UDP probes failed") > 0);
     /* Cut TCP too: now they must fail each other. */
     tn_cut(t, 0, 1, true, true);
     tn_run(t, 60000);
@@ -137,6 +138,8 @@ static void suspect_then_refute_with_incarnation_bump(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(gossip_member_find(t->g[i], "n2")->incarnation, gossip_incarnation(t->g[2]));
     assert_int_equal(tn_events(t, -1, GOSSIP_EV_FAILED, NULL), 0);
+    assert_int_equal(tn_events_text(t, 0, GOSSIP_EV_SUSPECT, "Suspect n2 reported by n1"), 1);
+    assert_true(tn_events_text(t, 2, GOSSIP_EV_NOTICE, "Refuting") >= 1);
     tn_free(t);
 }
 
@@ -162,6 +165,11 @@ static void suspect_then_dead_after_timeout(void **state)
     for (size_t k = 0; k < t->n_evs; k++)
         if (t->evs[k].type == GOSSIP_EV_FAILED)
             assert_true(t->evs[k].at - killed >= 4000);
+    /* The accuser's log says so, and the failure is attributed (Consul's wording). */
+    assert_true(tn_events_text(t, -1, GOSSIP_EV_SUSPECT, "Suspect n2 has failed, no acks received") >= 1);
+    assert_true(tn_events_text(t, -1, GOSSIP_EV_FAILED, "Marking n2 as failed, suspect timeout reached") +
+                    tn_events_text(t, -1, GOSSIP_EV_FAILED, "n2 declared failed by") ==
+                2);
     assert_true(tn_converged(t, 3));
     tn_free(t);
 }
