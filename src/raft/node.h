@@ -57,6 +57,7 @@ struct raft_node_opts {
     uint64_t snapshot_trailing;  /* entries kept behind a snapshot; 0: the core's 10240 */
     uint64_t seed;             /* election timeout PRNG seed; 0: derived from id and the clock */
     const struct rlog_io *io;  /* tests: fault injection in the log store; NULL: real calls */
+    unsigned backoff_max_ms;   /* re-dial delay ceiling toward a down peer; 0: transport's 5 s */
 };
 
 /* Fills o with the defaults; the caller sets data_dir, id, advertise and cluster. */
