@@ -20,6 +20,14 @@
 #include "raft/logrec.h"
 #include "raft/logstore.h"
 
+/* Seeds per run; a longer soak: -DCRASH_SEEDS=1000 -DMODEL_SEEDS=500. */
+#ifndef CRASH_SEEDS
+#define CRASH_SEEDS 30
+#endif
+#ifndef MODEL_SEEDS
+#define MODEL_SEEDS 12
+#endif
+
 /* ---- fixture: a temp data dir and a logger whose WARN lines the tests read -------------------- */
 
 struct fx {
@@ -987,7 +995,7 @@ static void model_run(struct fx *f, uint64_t seed, int ops)
 static void random_ops_match_model(void **state)
 {
     struct fx *f = *state;
-    for (uint64_t seed = 1; seed <= 12; seed++)
+    for (uint64_t seed = 1; seed <= MODEL_SEEDS; seed++)
         model_run(f, seed, 400);
 }
 
@@ -999,7 +1007,7 @@ static void crashes_lose_only_unsynced_entries(void **state)
     struct fx *f = *state;
     int crashes = 0, lost = 0;
     f->warns = 0;
-    for (uint64_t seed = 1; seed <= 30; seed++) {
+    for (uint64_t seed = 1; seed <= CRASH_SEEDS; seed++) {
         rm_dir_files(f->dir);
         uint64_t rs = seed * 0x2545f4914f6cdd1dull + 7;
         uint64_t segsz = 120 + rnd(&rs) % 600;
