@@ -434,8 +434,8 @@ void raft_advance(struct raft *r, struct raft_ready *rd)
         return;
     r->in_ready = false;
     r->snap_unstable = false;
-    if (r->rd_durable_to > r->durable || rd->n_entries || rd->truncate_from || rd->snapshot)
-        r->durable = r->rd_durable_to;
+    /* Every entry in the log at raft_ready time was either durable already or in rd. */
+    r->durable = r->rd_durable_to;
     r->unstable = r->durable + 1;
     if (r->rd_applied_to > r->applied)
         r->applied = r->rd_applied_to;
