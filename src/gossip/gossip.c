@@ -220,8 +220,9 @@ static void self_alive_msg(struct gossip *g, struct gossip_msg *m)
     m->u.alive.tags = me->m.tags;
 }
 
-/* Someone says we are suspect or dead (or holds stale news about us): outbid them. */
-static void refute(struct gossip *g, uint64_t accused_inc)
+/* Someone says we are suspect or dead (or holds stale news about us): outbid them. what and from
+ * only feed the log line, in memberlist's words. */
+static void refute(struct gossip *g, uint64_t accused_inc, const char *what, const char *from)
 {
     struct gossip_node *me = gossip_self(g);
     uint64_t inc = me->m.incarnation + 1;
@@ -230,8 +231,10 @@ static void refute(struct gossip *g, uint64_t accused_inc)
     me->m.incarnation = inc;
     gossip_health_apply(g, 1); /* Lifeguard: being accused hints that we are the slow one */
     gossip_emit(g, GOSSIP_EV_NOTICE, &me->m);
-    gossip_emit_text(g, "Refuting a suspect or dead message about us (incarnation %llu -> %llu)",
-                     (unsigned long long)accused_inc, (unsigned long long)inc);
+    if (from)
+        gossip_emit_text(g, "Refuting %s message (from: %s)", what, from);
+    else
+        gossip_emit_text(g, "Refuting %s message", what);
     struct gossip_msg m;
     self_alive_msg(g, &m);
     gossip_bcast_queue(g, g->cfg.name, &m, false);
@@ -267,7 +270,7 @@ void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool fr
         if (a->incarnation < me->m.incarnation ||
             (a->incarnation == me->m.incarnation && gossip_tags_equal(&a->tags, &me->m.tags)))
             return; /* our own news coming back */
-        refute(g, a->incarnation);
+        refute(g, a->incarnation, "an alive", NULL);
         return;
     }
     struct gossip_node *n = gossip_node_find(g, a->node);
@@ -331,7 +334,7 @@ void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s)
     if (n->m.state != GOSSIP_STATE_ALIVE)
         return;
     if (strncmp(s->node, g->cfg.name, GOSSIP_NAME_MAX) == 0) {
-        refute(g, s->incarnation);
+        refute(g, s->incarnation, "a suspect", s->from);
         return;
     }
     n->m.incarnation = s->incarnation;
@@ -370,7 +373,7 @@ void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d)
         return;
     gossip_suspicion_stop(n);
     if (self && !g->leaving) {
-        refute(g, d->incarnation);
+        refute(g, d->incarnation, "a dead", d->from);
         return;
     }
     n->m.incarnation = d->incarnation;
