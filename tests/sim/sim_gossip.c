@@ -66,11 +66,12 @@ static uint64_t pushPullPeriod(const struct gossip_config *c, int n)
 
 /* After the last join, everyone knows everyone. A joiner learns what its seed knew then, and
  * every later alive spreads for its retransmit window (twice over, for updates that crossed);
- * an update that was already retired when a node joined reaches it only by anti-entropy, at its
- * next push-pull, within one (scaled) push-pull period. */
+ * an update whose retransmits all missed a node reaches it only by anti-entropy, at its next
+ * push-pull, within one (scaled) push-pull period, or two when that first partner had missed it
+ * too (seen: seed 1969). */
 static uint64_t convergeBound(const struct gossip_config *c, int n)
 {
-    return pushPullPeriod(c, n) + 2 * spread(c, n) + 2 * c->probe_interval_ms + 2000;
+    return 2 * pushPullPeriod(c, n) + 2 * spread(c, n) + 2 * c->probe_interval_ms + 2000;
 }
 
 /* A dead member is probed by each live one within two round-robin cycles of n-1 protocol periods
