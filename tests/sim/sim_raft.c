@@ -29,6 +29,7 @@ struct nemesis {
     uint64_t part_until; /* an active partition heals at this time (0: none) */
     unsigned part_pm, crash_pm, arm_pm, pause_pm, member_pm, transfer_pm, prop_pm, read_pm;
     uint64_t down_max;
+    raft_id grow_to; /* started as a single bootstrapped server: add 2..grow_to (0: done) */
 };
 
 static raft_id random_up(struct raftsim_cluster *c)
@@ -143,9 +144,37 @@ static void membership(struct raftsim_cluster *c)
                    (unsigned long long)l, raft_strerror(rc));
 }
 
+/* Consul's -bootstrap start: one server elects itself, the others join one at a time as
+ * non-voters and are promoted by the core once caught up. */
+static void grow(struct raftsim_cluster *c, struct nemesis *z)
+{
+    raft_id l = raftsim_leader(c);
+    if (!l)
+        return;
+    const struct raft_config *cfg = raft_configuration(&c->nodes[l].core);
+    raft_id id = 2;
+    while (id <= z->grow_to && raft_config_find(cfg, id))
+        id++;
+    if (id > z->grow_to) {
+        z->grow_to = 0;
+        return;
+    }
+    if (!c->nodes[id].exists && raftsim_node_create(c, id))
+        return;
+    char addr[RAFT_ADDR_MAX];
+    snprintf(addr, sizeof addr, "10.0.0.%llu:8300", (unsigned long long)id);
+    int rc = raft_add_server(&c->nodes[l].core, id, addr);
+    c->adds += rc == 0;
+    if (rc == 0)
+        raftsim_tracef(&c->tr, "JOIN n%llu via n%llu", (unsigned long long)id,
+                       (unsigned long long)l);
+}
+
 static void nemesis_step(struct raftsim_cluster *c, struct nemesis *z)
 {
     struct raftsim_rng *g = &c->rng;
+    if (z->grow_to)
+        grow(c, z);
     if (z->part_until && c->now >= z->part_until) {
         raftsim_net_heal(&c->net);
         z->part_until = 0;
@@ -346,7 +375,9 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
                    c->net.drop_pm / 10, c->net.dup_pm / 10, (unsigned long long)c->net.delay_max,
                    c->crash_ready_pm);
     uint64_t fault_time = raftsim_rng_range(g, FAULT_TIME_MIN, FAULT_TIME_MAX);
-    bool ok = raftsim_cluster_start(c, n) == 0;
+    if (raftsim_rng_pm(g, 250))
+        z.grow_to = n;
+    bool ok = raftsim_cluster_start(c, z.grow_to ? 1 : n) == 0;
     while (ok && c->now < fault_time) {
         nemesis_step(c, &z);
         ok = raftsim_run_until(c, c->now + raftsim_rng_range(g, 5, 30));
