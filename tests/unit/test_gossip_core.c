@@ -531,6 +531,46 @@ static void hostile_input_is_ignored(void **state)
     gossip_free(g);
 }
 
+/* Driven the way the glue drives it: one timer at gossip_next_deadline, nothing else. Every
+ * timer must be covered by that deadline, and a tick must leave nothing due (no busy loop). */
+static void deadline_driven_ticks(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 37);
+    c.push_pull_interval_ms = 30000;
+    c.reconnect_timeout_ms = 120000;
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.ping_reply = ANSWER_ACK;
+    w.ping_req_reply = ANSWER_NACK;
+    snprintf(w.silent, sizeof w.silent, "a");
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    uint64_t now = 0;
+    size_t ticks = 0;
+    while (now < 300000) {
+        uint64_t t = gossip_next_deadline(g);
+        assert_true(t > now);
+        now = t;
+        gossip_tick(g, now);
+        pump(g, &w, now);
+        ticks++;
+    }
+    /* a failed, then was reaped; b and c stayed alive; the timer fired a bounded number of times:
+     * about 5 gossip rounds, 1 probe (plus its timeout) and 1 reap check per second. */
+    assert_null(gossip_member_find(g, "a"));
+    assert_int_equal(w.events[GOSSIP_EV_FAILED], 1);
+    assert_int_equal(w.events[GOSSIP_EV_REAP], 1);
+    assert_int_equal(gossip_member_find(g, "b")->state, GOSSIP_STATE_ALIVE);
+    assert_int_equal(gossip_member_find(g, "c")->state, GOSSIP_STATE_ALIVE);
+    assert_true(ticks > 300 && ticks < 300 * 10);
+    assert_true(w.n_pings > 100);
+    gossip_free(g);
+}
+
 static void member_table_is_bounded(void **state)
 {
     (void)state;
@@ -622,6 +662,7 @@ int main(void)
         cmocka_unit_test(incarnation_rules),
         cmocka_unit_test(dead_name_reclaim),
         cmocka_unit_test(hostile_input_is_ignored),
+        cmocka_unit_test(deadline_driven_ticks),
         cmocka_unit_test(member_table_is_bounded),
         cmocka_unit_test(config_is_checked),
         cmocka_unit_test(deterministic_given_seed),
