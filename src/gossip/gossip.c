@@ -1,21 +1,24 @@
 /* gossip.c — the SWIM membership state machine (alive/suspect/dead/left with incarnations), the
  * tick that drives every timer, the public entry points, and the ready/advance output queue.
  *
- * States of a member as seen by this node, and what moves it (memberlist semantics, serf's "left"):
+ * State diagram: this node's view of member X, whose incarnation it knows as inc; [EVENT] emitted.
  *
- *            alive(inc > cur)  or  alive(any inc, new address) when left / reclaimable dead
- *        +-----------------------------------------------------------------------------+
- *        v                                                                             |
- *    [ALIVE] --suspect(inc >= cur)--> [SUSPECT] --suspicion timeout--> [DEAD] ---------+
- *      ^  |                             |   |                           |   ^
- *      |  |  alive(inc > cur) (refuted) |   | dead(inc >= cur)          |   | (reap after
- *      |  +<----------------------------+   +-------------------------->+   |  reconnect_timeout)
- *      |  |                                                             |
- *      |  +--dead(inc >= cur, from != node)------------------------------+
- *      |  |                                          dead(from == node): force-leave / late leave
- *      |  +--dead(inc >= cur, from == node) = graceful leave--> [LEFT] <--+
- *      +---------------------------- alive(inc > cur) ------------+    (reap after tombstone_timeout)
+ *   (unknown)      --alive(i)------------------------------------------> ALIVE    [JOIN]
+ *   ALIVE          --alive(i > inc), other tags or address----------------> ALIVE    [UPDATE]
+ *   ALIVE          --suspect(i >= inc) (our failed probe, or gossip)-------> SUSPECT  [SUSPECT]
+ *   SUSPECT        --suspect(i >= inc) from a new accuser: confirmation----> SUSPECT  (timeout shrinks)
+ *   SUSPECT        --alive(i > inc): X refuted----------------------------> ALIVE
+ *   SUSPECT        --suspicion timeout------------------------------------> DEAD     [FAILED]
+ *   ALIVE/SUSPECT  --dead(i >= inc, from != X)----------------------------> DEAD     [FAILED]
+ *   ALIVE/SUSPECT  --dead(i >= inc, from == X): X's graceful leave--------> LEFT     [LEAVE]
+ *   DEAD           --dead(i >= inc, from == X): late leave or force-leave--> LEFT     [LEAVE]
+ *   DEAD/LEFT      --alive(i > inc): X is back----------------------------> ALIVE    [JOIN]
+ *   LEFT, or DEAD for dead_reclaim_ms --alive(any i) at a new address-----> ALIVE    [JOIN]
+ *   any other state --alive at a different address------------------------> unchanged [CONFLICT]
+ *   DEAD for reconnect_timeout, LEFT for tombstone_timeout----------------> removed  [REAP]
  *
+ * Second-hand news in a push-pull is weakened: a remote DEAD or SUSPECT arrives as suspect(i),
+ * so a member is never declared failed without its own chance to refute.
  * About itself a node never accepts suspect or dead: it refutes with a higher incarnation (and
  * counts that against its local health), unless it is leaving. Probe failure (no ack, direct,
  * indirect or TCP, by the end of the scaled protocol period) makes the prober the first accuser.
@@ -25,9 +28,11 @@
  *  - a member's incarnation never decreases while it stays at the same address.
  *  - SUSPECT <=> an active suspicion timer; no other state has one.
  *  - one pending broadcast per member; a packet handed out by ready fits in udp_max when UDP.
- *  - an event is emitted exactly on the transitions named by gossip.h (JOIN on entering ALIVE from
- *    nothing/DEAD/LEFT, FAILED on entering DEAD, LEAVE on entering LEFT, UPDATE on a tag or address
- *    change of an alive member, REAP on removal), never about the local node.
+ *  - a membership event is emitted exactly on the transitions named by gossip.h (JOIN on entering
+ *    ALIVE from nothing/DEAD/LEFT, SUSPECT on entering SUSPECT, FAILED on entering DEAD, LEAVE on
+ *    entering LEFT, UPDATE on a tag or address change of an alive member, REAP on removal), never
+ *    about the local node (only NOTICE and CONFLICT may name it).
+ *  - the table never holds more than GOSSIP_PUSH_PULL_MAX members, each name once.
  *  - no syscalls, no clock, no hidden randomness: same seed and inputs, same outputs. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -28,8 +28,9 @@ struct gossip_config {
     uint64_t reconnect_timeout_ms;    /* 72 h: failed members are reaped after this */
     uint64_t tombstone_timeout_ms;    /* 24 h: left members are reaped after this */
     uint32_t leave_timeout_ms;        /* 5000: longest wait for the leave intent to spread */
-    uint64_t dead_reclaim_ms;         /* 0 = never: a failed/left name may be taken by a new
-                                         address after this long */
+    uint64_t dead_reclaim_ms;         /* 0 = never: a failed member's name may be taken by a
+                                         new address after this long (a left member's name is
+                                         free at once; force-leave frees a failed one) */
     uint32_t udp_max;                 /* 1400: payload bound of one datagram */
     uint32_t packet_overhead;         /* bytes the encoder adds per datagram (header, CRC) */
     /* Encoded size of one message inside a compound datagram (including its per-message
@@ -45,7 +46,7 @@ enum gossip_event_type {
     GOSSIP_EV_UPDATE = 4,   /* an alive member changed its tags or address */
     GOSSIP_EV_REAP = 5,     /* a failed/left member was dropped from the table */
     GOSSIP_EV_CONFLICT = 6, /* a node claimed a name already held at another address; refused */
-    GOSSIP_EV_JOIN_ERR = 7, /* a push-pull peer refused our join (text in err) */
+    GOSSIP_EV_JOIN_ERR = 7, /* a push-pull peer (address in other) refused our join (text in err) */
     GOSSIP_EV_SUSPECT = 8,  /* a member became suspect; err names the accuser (for flap diagnosis) */
     GOSSIP_EV_NOTICE = 9,   /* a diagnostic line only (refutations, UDP blocked but TCP works) */
 };
@@ -53,7 +54,7 @@ enum gossip_event_type {
 struct gossip_event {
     uint8_t type;                /* enum gossip_event_type */
     struct gossip_member member; /* the member as it is now (CONFLICT: the existing holder) */
-    struct gossip_addr other;    /* CONFLICT: the refused claimant's address */
+    struct gossip_addr other;    /* CONFLICT: the refused claimant's address; JOIN_ERR: the peer */
     /* One line for the operator's log (memberlist's wording where it has one): CONFLICT, JOIN_ERR,
      * SUSPECT, NOTICE, and FAILED (who declared it, after how many confirmations). */
     char err[GOSSIP_ERR_MAX];
