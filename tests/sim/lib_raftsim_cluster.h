@@ -130,6 +130,17 @@ size_t raftsim_pending_heal(const struct raftsim_cluster *c);
 /* Forgets proposals made at servers that are no longer leader (their fate is unknown). */
 void raftsim_drop_orphans(struct raftsim_cluster *c);
 
+/* Runs a server's Ready cycles until it has no work, then the per-step checks. */
+void raftsim_process(struct raftsim_cluster *c, struct raftsim_node *nd);
+
+/* Client hooks called by the cluster (lib_raftsim_client.c): a server applied e; a server
+ * produced read states; a server died, taking its callers' requests with it. */
+void raftsim_client_applied(struct raftsim_cluster *c, struct raftsim_node *nd,
+                            const struct raft_entry *e);
+void raftsim_client_reads(struct raftsim_cluster *c, struct raftsim_node *nd,
+                          const struct raft_read_state *rs, size_t n);
+void raftsim_client_forget(struct raftsim_cluster *c, raft_id id);
+
 /* Cross-server checks that are too costly for every step: log matching over all pairs. */
 void raftsim_check_all_logs(struct raftsim_cluster *c);
 
