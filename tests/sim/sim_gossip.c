@@ -1,7 +1,7 @@
 /* sim_gossip.c — seeded simulator of the SWIM core over a lossy, delaying, partitionable network,
  * every packet through the real wire codec. Each seed picks a scenario and a cluster size (3..200)
  * and checks a liveness property within a bound derived from the gossip parameters.
- * Usage: sim_gossip -seeds N | -seed S [-trace] [-scenario NAME] [-n NODES] [-v] */
+ * Usage: sim_gossip -seeds N [-from S] | -seed S [-trace] [-scenario NAME] [-n NODES] [-v] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@ static const char *const scenarioNames[SC_COUNT] = {"join", "kill", "loss", "sta
 
 struct opts {
     uint64_t seeds;
+    uint64_t from; /* first seed of a -seeds run, 1 unless -from */
     uint64_t seed;
     bool one;
     bool trace;
@@ -519,6 +520,7 @@ static int parseArgs(int argc, char **argv, struct opts *o)
 {
     memset(o, 0, sizeof *o);
     o->seeds = 100;
+    o->from = 1;
     o->scenario = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -529,6 +531,9 @@ static int parseArgs(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "-seed") == 0 && v) {
             o->seed = strtoull(v, NULL, 10);
             o->one = true;
+            i++;
+        } else if (strcmp(a, "-from") == 0 && v) {
+            o->from = strtoull(v, NULL, 10);
             i++;
         } else if (strcmp(a, "-n") == 0 && v) {
             o->n = atoi(v);
@@ -548,7 +553,7 @@ static int parseArgs(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "-v") == 0) {
             o->verbose = true;
         } else {
-            fprintf(stderr, "usage: sim_gossip [-seeds N | -seed S [-trace]] [-scenario %s|...] "
+            fprintf(stderr, "usage: sim_gossip [-seeds N [-from S] | -seed S [-trace]] [-scenario %s|...] "
                             "[-n NODES] [-v]\n", scenarioNames[0]);
             return -1;
         }
@@ -565,8 +570,8 @@ int main(int argc, char **argv)
     struct opts o;
     if (parseArgs(argc, argv, &o) != 0)
         return 2;
-    uint64_t first = o.one ? o.seed : 1;
-    uint64_t last = o.one ? o.seed : o.seeds;
+    uint64_t first = o.one ? o.seed : o.from;
+    uint64_t last = o.one ? o.seed : o.from + o.seeds - 1;
     uint64_t passed = 0, failed = 0;
     uint64_t per[SC_COUNT] = {0};
     uint64_t max_sim = 0;
