@@ -149,6 +149,12 @@ static enum http_parse_rc fail(struct http_parser *p, int status, const char *ms
     return HTTP_PARSE_ERROR;
 }
 
+static enum http_parse_rc too_large(struct http_parser *p)
+{
+    return fail(p, 413, p->kind == HTTP_PARSE_REQUEST ? "request body too large"
+                                                      : "response body too large");
+}
+
 static bool is_tchar(unsigned char c)
 {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
@@ -433,7 +439,7 @@ static enum http_parse_rc frame(struct http_parser *p)
     }
     if (m->content_length > 0) {
         if (p->on_body == NULL && (uint64_t)m->content_length > p->lim.max_body)
-            return fail(p, 413, "request body too large");
+            return too_large(p);
         p->remaining = (uint64_t)m->content_length;
         p->state = S_BODY;
         return HTTP_PARSE_MORE;
@@ -530,7 +536,7 @@ static enum http_parse_rc body_take(struct http_parser *p, const uint8_t *d, siz
         return HTTP_PARSE_MORE;
     }
     if (n > p->lim.max_body - p->msg.body.len)
-        return fail(p, 413, "request body too large");
+        return too_large(p);
     if (buf_append(&p->msg.body, d, n) != 0)
         return fail(p, 500, "out of memory");
     return HTTP_PARSE_MORE;
@@ -562,7 +568,7 @@ static enum http_parse_rc chunk_size_byte(struct http_parser *p, uint8_t c)
             return HTTP_PARSE_MORE;
         }
         if (p->on_body == NULL && p->chunk_size > p->lim.max_body - p->msg.body.len)
-            return fail(p, 413, "request body too large");
+            return too_large(p);
         p->remaining = p->chunk_size;
         p->chunk_size = 0;
         p->state = S_CHUNK_DATA;

@@ -283,7 +283,7 @@ int http_stream_write(struct http_req *r, const void *p, size_t n)
     struct http_conn *hc = r->hc;
     if (hc->closing || loop_conn_closing(hc->c))
         return -1;
-    if (n == 0) /* an empty chunk would end the body */
+    if (n == 0 || hc->p.msg.method == HTTP_HEAD) /* an empty chunk would end the body */
         return 0;
     if (r->raw_stream)
         return loop_conn_write(hc->c, p, n);
@@ -307,7 +307,9 @@ int http_stream_end(struct http_req *r)
     struct http_conn *hc = r->hc;
     int rc = -1;
     if (!hc->closing && !loop_conn_closing(hc->c))
-        rc = r->raw_stream ? 0 : loop_conn_write(hc->c, "0\r\n\r\n", 5);
+        rc = r->raw_stream || hc->p.msg.method == HTTP_HEAD
+                 ? 0
+                 : loop_conn_write(hc->c, "0\r\n\r\n", 5);
     finish(hc, req_closing(hc) || rc != 0);
     return rc;
 }
@@ -667,7 +669,10 @@ int http_route_add(struct http_server *s, unsigned methods, const char *path, ht
         (methods & HTTP_ANY) == 0)
         return -1;
     struct route *rt = &s->routes[s->nroutes++];
+    /* HEAD goes wherever GET goes (RFC 9110 9.3.2); the server drops the body itself. */
     rt->methods = methods & HTTP_ANY;
+    if (rt->methods & HTTP_GET)
+        rt->methods |= HTTP_HEAD;
     memcpy(rt->path, path, n + 1);
     rt->plen = n;
     rt->prefix = path[n - 1] == '/' && n > 1;

@@ -47,7 +47,8 @@ size_t http_server_conn_count(const struct http_server *s);
 
 /* Routes: a path ending in '/' matches every path under it (Go's ServeMux rule, which Consul's
  * "/v1/kv/" relies on), any other path only itself; the longest match wins. A request whose path
- * matches but whose method is not in methods gets 405; no match gets 404. 0, or -1 when the
+ * matches but whose method is not in methods gets 405 (HEAD is implied by GET, its body dropped by
+ * the server); no match gets 404. 0, or -1 when the
  * table is full or the path does not start with '/'. */
 int http_route_add(struct http_server *s, unsigned methods, const char *path, http_handler_fn fn,
                    void *ctx);

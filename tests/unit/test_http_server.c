@@ -323,7 +323,7 @@ static void routing_404_405_prefix_and_banner(void **state)
     struct http_parser p;
     assert_int_equal(cli_resp(&h, &c, &p), HTTP_PARSE_DONE);
     assert_int_equal(p.msg.status, 405);
-    assert_string_equal(http_msg_header(&p.msg, "Allow"), "GET, PUT, DELETE");
+    assert_string_equal(http_msg_header(&p.msg, "Allow"), "GET, HEAD, PUT, DELETE");
     http_parser_free(&p);
 
     /* a handler that forgets to answer yields a 500, not a hung client */
