@@ -251,6 +251,11 @@ static bool converged(struct raftsim_cluster *c, char *why, size_t n)
                  (unsigned long long)c->heal_acked, HEAL_PROPOSALS, (unsigned long long)l);
         return false;
     }
+    if (c->n_props) { /* orphans were dropped: these wait at the leader, in its term */
+        snprintf(why, n, "%zu proposals pending at leader n%llu, first at index %llu",
+                 c->n_props, (unsigned long long)l, (unsigned long long)c->props[0].index);
+        return false;
+    }
     uint64_t commit = raft_commit_index(lc);
     const struct raft_config *cfg = raft_configuration(lc);
     for (uint32_t i = 0; i < cfg->n; i++) {
