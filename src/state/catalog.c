@@ -90,7 +90,6 @@ void catalog_check_free(struct catalog_check *c)
     free(c->notes);
     free(c->output);
     free(c->service_id);
-    free(c->service_name);
     free(c);
 }
 
@@ -139,8 +138,7 @@ static struct catalog_service *service_new(const struct state_cmd *c, uint64_t c
     return s;
 }
 
-static struct catalog_check *check_new(const struct state_cmd *c, struct state_str service_name,
-                                       uint64_t ci, uint64_t mi)
+static struct catalog_check *check_new(const struct state_cmd *c, uint64_t ci, uint64_t mi)
 {
     struct catalog_check *k = calloc(1, sizeof *k);
     if (!k)
@@ -151,12 +149,10 @@ static struct catalog_check *check_new(const struct state_cmd *c, struct state_s
     k->notes = state_strdup(c->notes);
     k->output = state_strdup(c->output);
     k->service_id = state_strdup(c->chk_service_id);
-    k->service_name = state_strdup(service_name);
     k->status = c->status;
     k->create_index = ci;
     k->modify_index = mi;
-    if (!k->node || !k->id || !k->name || !k->notes || !k->output || !k->service_id ||
-        !k->service_name) {
+    if (!k->node || !k->id || !k->name || !k->notes || !k->output || !k->service_id) {
         catalog_check_free(k);
         return NULL;
     }
@@ -178,13 +174,11 @@ static bool service_same(const struct catalog_service *s, const struct state_cmd
     return true;
 }
 
-static bool check_same(const struct catalog_check *k, const struct state_cmd *c,
-                       struct state_str service_name)
+static bool check_same(const struct catalog_check *k, const struct state_cmd *c)
 {
     return !state_strcmp(k->name, c->chk_name) && k->status == c->status &&
            !state_strcmp(k->notes, c->notes) && !state_strcmp(k->output, c->output) &&
-           !state_strcmp(k->service_id, c->chk_service_id) &&
-           !state_strcmp(k->service_name, service_name);
+           !state_strcmp(k->service_id, c->chk_service_id);
 }
 
 /* Puts rec at slot i of vec: replacing (and freeing) the old record when found, else inserting
@@ -223,27 +217,19 @@ static unsigned apply_register(struct state *st, uint64_t index, const struct st
 
     size_t k_at = 0;
     bool k_change = false;
-    struct state_str svc_name = {"", 0};
     if (c->has_check) {
-        if (c->chk_service_id.n) {
-            /* The service may be the one this same command registers. */
-            if (c->has_service && c->svc_id.n == c->chk_service_id.n &&
-                !memcmp(c->svc_id.p, c->chk_service_id.p, c->svc_id.n)) {
-                svc_name = c->svc_name;
-            } else {
-                const struct catalog_service *s =
-                    catalog_find_service(st, c->node, c->chk_service_id);
-                if (!s) {
-                    state_result_set(res, STATE_EREJECTED, "Missing service registration");
-                    return 0;
-                }
-                svc_name = state_str_of(s->service);
-            }
+        /* The service may be the one this same command registers. */
+        bool same_cmd = c->has_service && c->svc_id.n == c->chk_service_id.n &&
+                        !memcmp(c->svc_id.p, c->chk_service_id.p, c->svc_id.n);
+        if (c->chk_service_id.n && !same_cmd &&
+            !catalog_find_service(st, c->node, c->chk_service_id)) {
+            state_result_set(res, STATE_EREJECTED, "Missing service registration");
+            return 0;
         }
         struct state_key2 k = {c->node, c->chk_id};
         k_at = state_vec_lower(&st->checks, &k, catalog_check_cmp, &k_found);
         const struct catalog_check *old_k = k_found ? st->checks.v[k_at] : NULL;
-        k_change = !old_k || !check_same(old_k, c, svc_name);
+        k_change = !old_k || !check_same(old_k, c);
     }
 
     /* Allocate everything before touching any table. */
@@ -258,7 +244,7 @@ static unsigned apply_register(struct state *st, uint64_t index, const struct st
     if (ok && k_change) {
         uint64_t ci = k_found ? ((const struct catalog_check *)st->checks.v[k_at])->create_index
                               : index;
-        ok = (nk = check_new(c, svc_name, ci, index)) != NULL;
+        ok = (nk = check_new(c, ci, index)) != NULL;
     }
     ok = ok && state_vec_reserve(&st->nodes, 1) == 0 && state_vec_reserve(&st->services, 1) == 0 &&
          state_vec_reserve(&st->checks, 1) == 0;

@@ -10,7 +10,7 @@ int state_query_health_node(const struct state *st, const char *node, struct buf
 {
     size_t start = out->len;
     struct state_str name = state_str_of(node);
-    *index = state_tables_index(st, STATE_T_CHECKS);
+    *index = state_tables_index(st, STATE_T_CHECKS | STATE_T_SERVICES); /* ServiceName */
     struct json_wr w;
     json_wr_init(&w, out);
     json_wr_arr_begin(&w);
@@ -19,42 +19,45 @@ int state_query_health_node(const struct state *st, const char *node, struct buf
         const struct catalog_check *k = st->checks.v[i];
         if (state_strcmp(k->node, name))
             break;
-        state_json_check(&w, k);
+        state_json_check(&w, st, k);
         count++;
     }
     json_wr_arr_end(&w);
     return state_query_end(&w, out, start, count);
 }
 
-/* Checks in table order for which keep(check, arg) holds. */
-static int checks_where(const struct state *st, bool (*keep)(const struct catalog_check *,
-                                                             const char *),
+/* Checks in table order for which keep(st, check, arg) holds. */
+static int checks_where(const struct state *st,
+                        bool (*keep)(const struct state *, const struct catalog_check *,
+                                     const char *),
                         const char *arg, struct buf *out, uint64_t *index)
 {
     size_t start = out->len;
-    *index = state_tables_index(st, STATE_T_CHECKS);
+    *index = state_tables_index(st, STATE_T_CHECKS | STATE_T_SERVICES); /* ServiceName */
     struct json_wr w;
     json_wr_init(&w, out);
     json_wr_arr_begin(&w);
     int count = 0;
     for (size_t i = 0; i < st->checks.n; i++) {
         const struct catalog_check *k = st->checks.v[i];
-        if (!keep(k, arg))
+        if (!keep(st, k, arg))
             continue;
-        state_json_check(&w, k);
+        state_json_check(&w, st, k);
         count++;
     }
     json_wr_arr_end(&w);
     return state_query_end(&w, out, start, count);
 }
 
-static bool of_service(const struct catalog_check *k, const char *service)
+static bool of_service(const struct state *st, const struct catalog_check *k,
+                       const char *service)
 {
-    return k->service_id[0] && !strcmp(k->service_name, service);
+    return k->service_id[0] && !strcmp(state_check_service_name(st, k), service);
 }
 
-static bool in_state(const struct catalog_check *k, const char *status)
+static bool in_state(const struct state *st, const struct catalog_check *k, const char *status)
 {
+    (void)st;
     return !strcmp(status, "any") || !strcmp(state_status_name(k->status), status);
 }
 
@@ -114,7 +117,7 @@ int state_query_health_service(const struct state *st, const char *service, cons
         json_wr_arr_begin(&w);
         for (size_t j = first; j < end; j++)
             if (applies_to(st->checks.v[j], s))
-                state_json_check(&w, st->checks.v[j]);
+                state_json_check(&w, st, st->checks.v[j]);
         json_wr_arr_end(&w);
         json_wr_obj_end(&w);
         count++;

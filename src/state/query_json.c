@@ -40,7 +40,16 @@ void state_json_service(struct json_wr *w, const struct catalog_service *s)
     json_wr_obj_end(w);
 }
 
-void state_json_check(struct json_wr *w, const struct catalog_check *k)
+const char *state_check_service_name(const struct state *st, const struct catalog_check *k)
+{
+    if (!k->service_id[0])
+        return "";
+    const struct catalog_service *s =
+        catalog_find_service(st, state_str_of(k->node), state_str_of(k->service_id));
+    return s ? s->service : "";
+}
+
+void state_json_check(struct json_wr *w, const struct state *st, const struct catalog_check *k)
 {
     json_wr_obj_begin(w);
     json_wr_key(w, "Node");
@@ -58,7 +67,7 @@ void state_json_check(struct json_wr *w, const struct catalog_check *k)
     json_wr_key(w, "ServiceID");
     json_wr_str(w, k->service_id);
     json_wr_key(w, "ServiceName");
-    json_wr_str(w, k->service_name);
+    json_wr_str(w, state_check_service_name(st, k));
     json_wr_key(w, "CreateIndex");
     json_wr_uint(w, k->create_index);
     json_wr_key(w, "ModifyIndex");

@@ -64,7 +64,6 @@ int state_snapshot(const struct state *st, struct buf *out)
         put_s(&w, k->notes);
         put_s(&w, k->output);
         put_s(&w, k->service_id);
-        put_s(&w, k->service_name);
         codec_put_u64(&w, k->create_index);
         codec_put_u64(&w, k->modify_index);
     }
@@ -259,7 +258,6 @@ static int read_checks(struct snap_rd *s)
         c.notes = get_s(s);
         c.output = get_s(s);
         c.chk_service_id = get_s(s);
-        struct state_str svc_name = get_s(s);
         uint64_t ci = codec_get_u64(&s->r), mi = codec_get_u64(&s->r);
         if (!codec_rd_ok(&s->r))
             return bad(s, "truncated in checks");
@@ -273,14 +271,10 @@ static int read_checks(struct snap_rd *s)
             return bad(s, "check status %u invalid", c.status);
         if (!catalog_find_node(s->tmp, c.node))
             return bad(s, "check of an unknown node");
-        if (c.chk_service_id.n) {
-            const struct catalog_service *svc =
-                catalog_find_service(s->tmp, c.node, c.chk_service_id);
-            if (!svc || state_strcmp(svc->service, svc_name))
-                return bad(s, "check of an unknown service");
-        } else if (svc_name.n) {
-            return bad(s, "node check with a service name");
-        }
+        if (c.chk_service_id.n && !catalog_find_service(s->tmp, c.node, c.chk_service_id))
+            return bad(s, "check of an unknown service");
+        if (!field_ok(s, c.chk_service_id, true, STATE_MAX_NAME, "check service ID"))
+            return -1;
         struct catalog_check *rec = calloc(1, sizeof *rec);
         if (rec) {
             rec->node = state_strdup(c.node);
@@ -289,13 +283,12 @@ static int read_checks(struct snap_rd *s)
             rec->notes = state_strdup(c.notes);
             rec->output = state_strdup(c.output);
             rec->service_id = state_strdup(c.chk_service_id);
-            rec->service_name = state_strdup(svc_name);
             rec->status = c.status;
             rec->create_index = ci;
             rec->modify_index = mi;
         }
         if (!rec || !rec->node || !rec->id || !rec->name || !rec->notes || !rec->output ||
-            !rec->service_id || !rec->service_name) {
+            !rec->service_id) {
             catalog_check_free(rec);
             return bad(s, "out of memory");
         }

@@ -30,8 +30,10 @@ struct catalog_service {
     uint64_t create_index, modify_index;
 };
 
+/* A check stores its ServiceID only: ServiceName is looked up when rendered, so renaming a
+ * service can never leave a check naming the old one. */
 struct catalog_check {
-    char *node, *id, *name, *notes, *output, *service_id, *service_name;
+    char *node, *id, *name, *notes, *output, *service_id;
     uint8_t status;
     uint64_t create_index, modify_index;
 };
@@ -161,7 +163,9 @@ void state_clear(struct state *st);
 struct json_wr;
 void state_json_node(struct json_wr *w, const struct catalog_node *n);
 void state_json_service(struct json_wr *w, const struct catalog_service *s);
-void state_json_check(struct json_wr *w, const struct catalog_check *k);
+void state_json_check(struct json_wr *w, const struct state *st, const struct catalog_check *k);
+/* The ServiceName of a check: its service's name, or "" for a node-level check. */
+const char *state_check_service_name(const struct state *st, const struct catalog_check *k);
 uint64_t state_tables_index(const struct state *st, unsigned tables);
 /* Service name equal, and (tag non-NULL) a tag equal ignoring ASCII case, as Consul 0.4. */
 bool state_service_matches(const struct catalog_service *s, const char *service, const char *tag);

@@ -313,6 +313,33 @@ static void check_needs_its_service(void **unused)
     state_destroy(st);
 }
 
+/* A check follows its service's current name: renaming the service renames the check's
+ * ServiceName, and the state still snapshots and restores. */
+static void renamed_service_carries_its_checks(void **unused)
+{
+    (void)unused;
+    struct state *st = state_create(), *copy = state_create();
+    struct buf out, snapbuf;
+    buf_init(&out, 0);
+    buf_init(&snapbuf, 0);
+    uint64_t idx;
+    reg_service(st, 1, "n1", "web1", "web", 80);
+    assert_int_equal(reg_check(st, 2, "n1", "alive", "web1", STATE_PASSING), STATE_OK);
+    reg_service(st, 3, "n1", "web1", "api", 80);
+    expect_json(state_query_health_checks(st, "web", &out, &idx), 0, &out, "[]");
+    assert_int_equal(idx, 3);
+    assert_int_equal(state_query_health_checks(st, "api", &out, &idx), 1);
+    assert_true(has(&out, "\"ServiceID\":\"web1\",\"ServiceName\":\"api\""));
+    buf_clear(&out);
+    snap(st, &snapbuf);
+    assert_int_equal(state_restore(copy, snapbuf.data, snapbuf.len, NULL), 0);
+    assert_int_equal(state_query_health_checks(copy, "api", &out, &idx), 1);
+    buf_free(&out);
+    buf_free(&snapbuf);
+    state_destroy(st);
+    state_destroy(copy);
+}
+
 /* ---- refusals ---- */
 
 static void malformed_commands_change_nothing(void **unused)
@@ -451,6 +478,7 @@ int main(void)
         cmocka_unit_test(deregister_node_cascades),
         cmocka_unit_test(deregister_service_takes_its_checks),
         cmocka_unit_test(check_needs_its_service),
+        cmocka_unit_test(renamed_service_carries_its_checks),
         cmocka_unit_test(malformed_commands_change_nothing),
         cmocka_unit_test(encoders_refuse_what_apply_refuses),
         cmocka_unit_test(watch_reports_changed_tables),
