@@ -15,7 +15,8 @@
 #include "base/log.h"
 #include "raft/logstore.h"
 
-#define RUN_SECONDS 1.5 /* per configuration: 3 s of raw runs, then 6 x (0.5 s raw + 1.5 s log), ~20 s */
+/* Per configuration: 3 s of raw runs, then 6 x (0.5 s raw + 1.5 s log), about 20 s in all. */
+#define RUN_SECONDS 1.5
 
 static double now(void)
 {
@@ -151,8 +152,9 @@ int main(void)
     printf("log store benchmark in %s (segments of %u MiB, one fdatasync per batch)\n", root,
            RLOG_DEFAULT_SEGMENT_SIZE >> 20);
     printf("raw fdatasync, 4 KiB overwrite : %8.0f /s\n", raw_over);
-    printf("raw fdatasync, 100 B append    : %8.0f /s   (the physical limit for one sync per batch)\n",
-           raw_app);
+    printf(
+        "raw fdatasync, 100 B append    : %8.0f /s   (the physical limit for one sync per batch)\n",
+        raw_app);
     printf("raw 1 MiB append + fdatasync   : %8.1f MB/s (the physical limit for bytes)\n", raw_bw);
     printf("(a shared virtual disk varies by the minute: each row is compared with a raw 100 B\n"
            " append + fdatasync rate measured just before it, shown as raw/s)\n");
@@ -172,9 +174,10 @@ int main(void)
                 big = r;
         }
     }
-    printf("\nrecovery (open, verifying every record): %llu entries, %.1f MB in %.1f ms (%.0f MB/s)\n",
-           (unsigned long long)big.entries, big.recover_mb, big.recover_ms,
-           big.recover_mb / (big.recover_ms / 1e3));
+    printf(
+        "\nrecovery (open, verifying every record): %llu entries, %.1f MB in %.1f ms (%.0f MB/s)\n",
+        (unsigned long long)big.entries, big.recover_mb, big.recover_ms,
+        big.recover_mb / (big.recover_ms / 1e3));
     rm_tree(root);
     return 0;
 }

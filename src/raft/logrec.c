@@ -172,7 +172,7 @@ int rlog_segment_scan(const uint8_t *p, size_t len, uint64_t min_term, rlog_scan
             out->why = rc == RLOG_REC_SHORT ? "record cut short" : "checksum mismatch";
             return out->status = RLOG_SCAN_TORN;
         }
-        /* A record that verifies yet is out of sequence was written that way: no crash does that. */
+        /* A record that verifies yet is out of sequence was written so: no crash does that. */
         if (e.index != expect || e.term < term) {
             out->end = out->bad_off = off;
             out->why = e.index != expect ? "index out of sequence" : "term decreases";

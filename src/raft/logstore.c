@@ -228,7 +228,7 @@ static int segs_push(struct rlog *log, const struct seg *s)
     return 0;
 }
 
-/* ---- log-meta: the compaction marker ---------------------------------------------------------- */
+/* ---- log-meta: the compaction marker ---- */
 
 static int log_meta_load(struct rlog *log, char *err, size_t errlen)
 {
@@ -283,7 +283,7 @@ static int log_meta_save(struct rlog *log, uint64_t index, uint64_t term)
     return 0;
 }
 
-/* ---- recovery --------------------------------------------------------------------------------- */
+/* ---- recovery ---- */
 
 struct load_ctx {
     struct rlog *log;
@@ -359,7 +359,8 @@ static int list_segments(struct rlog *log, uint64_t **out, size_t *n, char *err,
                 rc = -EIO;
                 break;
             }
-            log_printf(log->lg, LOG_INFO, "raft", "log recovery: removed unfinished segment %s", nm);
+            log_printf(log->lg, LOG_INFO, "raft", "log recovery: removed unfinished segment %s",
+                       nm);
             continue;
         }
         uint64_t first;
@@ -684,7 +685,7 @@ void rlog_close(struct rlog *log)
     free(log);
 }
 
-/* ---- writing ---------------------------------------------------------------------------------- */
+/* ---- writing ---- */
 
 static int flush(struct rlog *log)
 {
@@ -902,7 +903,7 @@ int rlog_reset(struct rlog *log, uint64_t index, uint64_t term)
     return 0;
 }
 
-/* ---- reading ---------------------------------------------------------------------------------- */
+/* ---- reading ---- */
 
 int rlog_get(struct rlog *log, uint64_t index, struct raft_entry *out)
 {
@@ -926,7 +927,8 @@ int rlog_get(struct rlog *log, uint64_t index, struct raft_entry *out)
     if (e.len) {
         e.data = malloc(e.len);
         if (e.data == NULL)
-            return seterr(log, -ENOMEM, "out of memory reading entry %llu", (unsigned long long)index);
+            return seterr(log, -ENOMEM, "out of memory reading entry %llu",
+                          (unsigned long long)index);
         if (read_all(s->fd, e.data, e.len, en->off + RLOG_REC_HDR_SIZE) != 0) {
             free(e.data);
             return seterr(log, -EIO, "read %s/%s offset %llu: %s", log->dir, s->name,

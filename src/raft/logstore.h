@@ -5,8 +5,8 @@
  * (1) rlog_append only writes: nothing it appended is durable, nor reported by
  *     rlog_durable_index, before an rlog_sync that returned 0. A follower MUST NOT acknowledge and
  *     a leader MUST NOT count its own vote for entries above rlog_durable_index.
- * (2) rlog_truncate_suffix and rlog_drop_prefix are durable when they return 0: a crash can never
- *     bring the removed entries back.
+ * (2) rlog_truncate_suffix, rlog_drop_prefix and rlog_reset are durable when they return 0: a
+ *     crash can never bring the removed entries back.
  * (3) Any failed write, fsync, truncate or unlink makes the log FAILED: every later mutating call
  *     and every read returns -EIO and rlog_errmsg says why. There is no retry on purpose: after a
  *     failed fsync Linux may already have dropped the dirty pages and cleared the error, so a
@@ -15,7 +15,8 @@
  * (4) Recovery verifies every record. Only the tail of the LAST segment can be torn by a crash:
  *     it is truncated and logged with the index it stopped at. Any other damage (bad header, bad
  *     record in an older segment, damage followed by valid records, an index gap) makes rlog_open
- *     fail with the file and offset: no entry is ever dropped silently.
+ *     fail with the file and offset: no entry is ever dropped silently. Bit rot in the very last
+ *     record looks exactly like a torn write and is cut the same way (with the warning).
  * The caller runs one log per directory; rlog_open takes an exclusive flock on the directory. */
 #ifndef TRIBUNE_RAFT_LOGSTORE_H
 #define TRIBUNE_RAFT_LOGSTORE_H
@@ -32,8 +33,9 @@
 #define RLOG_META_FILE "log-meta" /* compaction marker: index and term of the last dropped entry */
 
 /* The disk operations whose failure or loss in a crash tests must provoke. NULL in rlog_opts (or a
- * NULL member) means the real system call. sync is fdatasync when datasync is nonzero, else fsync (directories and
- * new files). Each returns what the system call would, setting errno. Reads use pread directly. */
+ * NULL member) means the real system call. sync is fdatasync when datasync is nonzero, else fsync
+ * (directories, new files, truncations). Each returns what the system call would, setting errno.
+ * Reads use pread directly. */
 struct rlog_io {
     void *ctx;
     ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t len, off_t off);
@@ -42,8 +44,8 @@ struct rlog_io {
 };
 
 struct rlog_opts {
-    uint64_t segment_size;    /* a new segment starts once the current one would pass this; 0 = default */
-    const struct rlog_io *io; /* NULL = real system calls */
+    uint64_t segment_size; /* a new segment starts when the next record would pass it; 0: 64 MiB */
+    const struct rlog_io *io; /* NULL: real system calls */
 };
 
 struct rlog;
@@ -56,8 +58,8 @@ int rlog_open(const char *dir, const struct rlog_opts *opts, const struct logger
 
 /* Appends n entries. entries[0].index must be rlog_last_index()+1, indexes consecutive, terms never
  * below the last term, type nonzero, len <= RLOG_ENTRY_MAX. The records are written to the page
- * cache (readable by rlog_get at once) but not durable: see (1). 0, -EINVAL (nothing written), or
- * -EIO (FAILED). */
+ * cache (readable by rlog_get at once) but not durable: see (1). 0, -EINVAL or -ENOMEM (nothing
+ * written), or -EIO (FAILED). */
 int rlog_append(struct rlog *log, const struct raft_entry *entries, size_t n);
 
 /* One fdatasync for everything appended since the last sync. 0, after which
@@ -98,8 +100,8 @@ uint64_t rlog_first_index(const struct rlog *log);
 /* Last index; the compaction index (0 for a new log) when empty. */
 uint64_t rlog_last_index(const struct rlog *log);
 uint64_t rlog_last_term(const struct rlog *log);
-/* Term of the entry at index, for index in [compaction index, last] (index 0 has term 0).
- * 0, or -ENOENT. */
+/* Term of the entry at index, for index in [compaction index, last]; the compaction index has the
+ * term recorded with it (0 for a log never compacted). 0, or -ENOENT. */
 int rlog_term_at(const struct rlog *log, uint64_t index, uint64_t *term);
 
 /* Why the last call failed, or why the log is FAILED. "" when nothing failed. */

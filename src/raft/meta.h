@@ -36,7 +36,7 @@ int raft_meta_replace(const char *dir, const char *name, const void *data, size_
                       size_t errlen);
 
 /* Reads dir/name whole into buf (at most cap bytes; a longer file is an error). Returns the length,
- * -2 when the file does not exist (err untouched), or -1 with err. Removes dir/name.tmp if present. */
+ * -2 when the file does not exist (err untouched), or -1 with err. Removes any dir/name.tmp. */
 long raft_meta_read(const char *dir, const char *name, void *buf, size_t cap, char *err,
                     size_t errlen);
 

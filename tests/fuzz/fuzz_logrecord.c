@@ -1,5 +1,5 @@
-/* fuzz_logrecord.c — libFuzzer target for the Raft storage formats: the input is taken as a whole
- * segment image for the recovery scan, as a run of bare records, and as a meta and a log-meta file. */
+/* fuzz_logrecord.c — libFuzzer target for the Raft storage formats: the input is taken as a segment
+ * image for the recovery scan, as bare records, and as a meta and a log-meta file. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

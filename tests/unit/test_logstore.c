@@ -1,5 +1,5 @@
 /* test_logstore.c — the durable Raft log: round trips, crash cuts at every byte, flipped bytes,
- * random operations against a model, simulated crashes losing unsynced writes, sticky fsync errors. */
+ * random operations against a model, crashes losing unsynced writes, sticky fsync errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@
 #define MODEL_SEEDS 12
 #endif
 
-/* ---- fixture: a temp data dir and a logger whose WARN lines the tests read -------------------- */
+/* ---- fixture: a temp data dir and a logger whose WARN lines the tests read ---- */
 
 struct fx {
     char root[256];
@@ -89,7 +89,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- disk shims ----------------------------------------------------------------------------- */
+/* ---- disk shims ---- */
 
 /* No-op syncs: for tests about formats and recovery logic, where real fdatasync only costs time. */
 static ssize_t nosync_pwrite(void *ctx, int fd, const void *b, size_t n, off_t off)
@@ -246,7 +246,7 @@ static void vc_crash(struct vcache *c, size_t keep, size_t torn, int zero_rest)
     c->n = 0;
 }
 
-/* ---- entries -------------------------------------------------------------------------------- */
+/* ---- entries ---- */
 
 static uint8_t pbyte(uint64_t idx, uint64_t salt, uint32_t j)
 {
@@ -346,7 +346,7 @@ static int count_segments(struct fx *f)
     return n;
 }
 
-/* ---- tests ---------------------------------------------------------------------------------- */
+/* ---- tests ---- */
 
 static void codec_round_trip_and_limits(void **state)
 {
@@ -577,7 +577,8 @@ static void crash_cut_at_every_offset(void **state)
                 } else {
                     assert_int_equal(f->warns, 1);
                     char want[600];
-                    snprintf(want, sizeof want, "truncated torn tail at index %llu (file %s offset %zu)",
+                    snprintf(want, sizeof want,
+                             "truncated torn tail at index %llu (file %s offset %zu)",
                              (unsigned long long)N, path, start);
                     if (strstr(f->warn, want) == NULL)
                         fail_msg("cut %zu: warning \"%s\" lacks \"%s\"", cut, f->warn, want);
@@ -846,7 +847,7 @@ static void drop_prefix_interrupted_is_finished(void **state)
     assert_non_null(strstr(f->err, "log-meta: corrupt"));
 }
 
-/* ---- random operation sequences against a model ------------------------------------------- */
+/* ---- random operation sequences against a model ---- */
 
 struct model {
     uint64_t prefix, prefix_term, last;
@@ -1071,9 +1072,10 @@ static void crashes_lose_only_unsynced_entries(void **state)
                              f->err);
                 uint64_t got = rlog_last_index(log);
                 if (got < durable || got > m.last)
-                    fail_msg("seed %llu op %d: recovered last %llu, durable was %llu, appended %llu",
-                             (unsigned long long)seed, op, (unsigned long long)got,
-                             (unsigned long long)durable, (unsigned long long)m.last);
+                    fail_msg(
+                        "seed %llu op %d: recovered last %llu, durable was %llu, appended %llu",
+                        (unsigned long long)seed, op, (unsigned long long)got,
+                        (unsigned long long)durable, (unsigned long long)m.last);
                 crashes++;
                 lost += got < m.last;
                 m.last = got;
