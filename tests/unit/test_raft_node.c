@@ -615,6 +615,67 @@ static void read_barrier_and_transfer(void **state)
     propose_and_wait(fx, T, 10, 20);
 }
 
+struct want_member {
+    int node;
+    raft_id id;
+    bool present;
+    bool voter;
+};
+
+static bool membership_is(struct fixture *fx, void *arg)
+{
+    const struct want_member *w = arg;
+    const struct raft_server *s =
+        raft_config_find(raft_node_configuration(fx->nodes[w->node].rn), w->id);
+    if (!w->present)
+        return s == NULL;
+    return s != NULL && s->voter == w->voter;
+}
+
+static void add_and_remove_server(void **state)
+{
+    struct fixture *fx = *state;
+    open_node(fx, 0, true);
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    propose_and_wait(fx, 0, 0, 30);
+    open_node(fx, 1, false); /* an empty server waiting to be added, as after `consul join` */
+    assert_int_equal(raft_node_add_server(fx->nodes[0].rn, fx->nodes[1].id, fx->nodes[1].addr),
+                     0);
+    char want[160];
+    snprintf(want, sizeof want, "raft: Added peer %s, starting replication", fx->nodes[1].addr);
+    struct want_member voter = {0, fx->nodes[1].id, true, true};
+    assert_true(run_until(fx, membership_is, &voter, ITERS)); /* caught up, then promoted */
+    assert_int_equal(count_lines(fx, want), 1);
+    struct want_count w = {1, 30};
+    assert_true(run_until(fx, fsm_reached, &w, ITERS));
+    assert_int_equal(fx->nodes[1].fsm.digest, fx->nodes[0].fsm.digest);
+    struct raft_node_stats st;
+    raft_node_stats(fx->nodes[0].rn, &st);
+    assert_int_equal(st.num_peers, 1);
+    propose_and_wait(fx, 0, 30, 40); /* now committed by both */
+
+    int rc = RAFT_EBUSY;
+    for (int i = 0; i < ITERS && rc == RAFT_EBUSY; i++) {
+        rc = raft_node_remove_server(fx->nodes[0].rn, fx->nodes[1].id);
+        if (rc == RAFT_EBUSY)
+            assert_true(loop_run_once(fx->l, 5) >= 0);
+    }
+    assert_int_equal(rc, 0);
+    struct want_member gone = {0, fx->nodes[1].id, false, false};
+    assert_true(run_until(fx, membership_is, &gone, ITERS));
+    snprintf(want, sizeof want, "raft: Removed peer %s, stopping replication (Index: ",
+             fx->nodes[1].addr);
+    assert_int_equal(count_lines(fx, want), 1);
+    rc = RAFT_EBUSY; /* until the removal commits */
+    for (int i = 0; i < ITERS && rc == RAFT_EBUSY; i++) {
+        rc = raft_node_add_server(fx->nodes[0].rn, 1, fx->nodes[0].addr);
+        if (rc == RAFT_EBUSY)
+            assert_true(loop_run_once(fx->l, 5) >= 0);
+    }
+    assert_int_equal(rc, RAFT_EEXIST);
+    propose_and_wait(fx, 0, 40, 45); /* a one-server majority again */
+}
+
 static void crashed_node_recovers_and_catches_up(void **state)
 {
     struct fixture *fx = *state;
@@ -880,6 +941,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(three_nodes_from_peers_json_replicate, setup, teardown),
         cmocka_unit_test_setup_teardown(read_barrier_and_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(add_and_remove_server, setup, teardown),
         cmocka_unit_test_setup_teardown(crashed_node_recovers_and_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_and_install_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_newest_snapshot_falls_back_or_refuses, setup,
