@@ -121,7 +121,6 @@ static int restore_log(struct raft *r, const struct raft_restore *st)
 {
     const struct raft_snapshot *s = st ? st->snapshot : NULL;
     uint64_t si = s ? s->index : 0, stt = s ? s->term : 0;
-    size_t skip = 0;
     if (s && si) {
         if (raft_config_copy(&r->snap.config, &s->config) != 0)
             return RAFT_ENOMEM;
@@ -135,33 +134,35 @@ static int restore_log(struct raft *r, const struct raft_restore *st)
             r->snap.len = s->len;
         }
     }
-    uint64_t base = si, base_term = stt;
-    if (st && st->n_entries) {
-        uint64_t first = st->entries[0].index;
-        if (first == 0 || first > si + 1)
+    const struct raft_entry *e = st ? st->entries : NULL;
+    size_t n = st ? st->n_entries : 0, from = 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].index == 0 || (i && (e[i].index != e[i - 1].index + 1 || e[i].term < e[i - 1].term)))
             return RAFT_EINVAL;
-        if (first <= si) {
+    uint64_t base = si, base_term = stt;
+    if (n && si) {
+        uint64_t first = e[0].index, last = e[n - 1].index;
+        if (first <= si && si <= last && e[si - first].term == stt) {
             /* Trailing entries kept behind the snapshot: the first one becomes the base. */
-            uint64_t t;
             base = first;
-            base_term = st->entries[0].term;
-            skip = 1;
-            if (si - first + 1 > st->n_entries)
-                return RAFT_EINVAL;
-            t = st->entries[si - first].term;
-            if (t != stt && si)
-                return RAFT_EINVAL;
-        } else if (si == 0) {
-            base = 0;
-            base_term = 0;
+            base_term = e[0].term;
+            from = 1;
+        } else if (first != si + 1) {
+            /* The log is from another history than the snapshot, or leaves a gap after it (a
+             * crash between persisting an installed snapshot and discarding the log). The
+             * snapshot wins: hand it out again so that the caller discards its log. */
+            raft_logf(r, LOG_WARN, "log entries %llu..%llu do not follow snapshot %llu/%llu, "
+                      "discarding them", (unsigned long long)first, (unsigned long long)last,
+                      (unsigned long long)si, (unsigned long long)stt);
+            from = n;
+            r->snap_unstable = true;
         }
+    } else if (n && e[0].index != 1) {
+        return RAFT_EINVAL; /* without a snapshot the log starts at 1 */
     }
     raft_memlog_init(&r->log, base, base_term);
-    for (size_t i = skip; st && i < st->n_entries; i++) {
-        const struct raft_entry *e = &st->entries[i];
-        if (e->index != raft_memlog_last(&r->log) + 1 || e->term < raft_memlog_last_term(&r->log))
-            return RAFT_EINVAL;
-        int rc = raft_memlog_append(&r->log, e);
+    for (size_t i = from; i < n; i++) {
+        int rc = raft_memlog_append(&r->log, &e[i]);
         if (rc != RAFT_OK)
             return rc;
     }
@@ -188,13 +189,19 @@ int raft_init(struct raft *r, const struct raft_options *o, const struct raft_re
     if (st) {
         r->term = st->term;
         r->vote = st->vote;
-        if (raft_memlog_last_term(&r->log) > r->term) {
-            raft_close(r);
-            return RAFT_EINVAL;
-        }
     }
     r->last_term = r->term;
     r->last_vote = r->vote;
+    if (raft_memlog_last_term(&r->log) > r->term) {
+        /* Entries of a newer term reached the disk but the term did not (a crash between the
+         * two writes). No reply of that term left (they wait for both), so adopting it with
+         * no vote is safe; the next raft_ready persists it. */
+        raft_logf(r, LOG_WARN, "log holds term %llu above the stored term %llu, adopting it",
+                  (unsigned long long)raft_memlog_last_term(&r->log),
+                  (unsigned long long)r->term);
+        r->term = raft_memlog_last_term(&r->log);
+        r->vote = 0;
+    }
     r->commit = r->applied = r->snap.index;
     r->durable = raft_memlog_last(&r->log);
     r->unstable = r->durable + 1;

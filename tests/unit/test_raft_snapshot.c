@@ -146,12 +146,79 @@ static void follower_snapshot_cases(void **state)
     tn_free(&net);
 }
 
+static void restore_edge_cases(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    raft_options_default(&o, 1, "127.0.0.1:8300");
+    struct raft_config c;
+    tn_config(&c, 3);
+    uint8_t data[16] = {0};
+    struct raft_snapshot snap = {.index = 10, .term = 2, .config = c, .len = 16, .data = data};
+    struct raft_entry e[4];
+    for (int i = 0; i < 4; i++)
+        e[i] = tn_entry(8 + (uint64_t)i, 2, (uint64_t)i); /* 8..11, term 2 */
+    struct raft r;
+    struct raft_ready rd;
+
+    /* Trailing entries 8..10 behind the snapshot, 11 after it: all kept. */
+    struct raft_restore st = {.term = 2, .vote = 0, .snapshot = &snap, .entries = e, .n_entries = 4};
+    assert_int_equal(raft_init(&r, &o, &st), RAFT_OK);
+    assert_int_equal(raft_last_index(&r), 11);
+    assert_non_null(raft_entry_at(&r, 9));
+    assert_int_equal(raft_commit_index(&r), 10);
+    assert_false(raft_ready(&r, &rd)); /* nothing to persist */
+    raft_close(&r);
+
+    /* Entries of a newer term than the stored one: the term is adopted, then persisted. */
+    e[3].term = 3;
+    st.term = 1;
+    st.vote = 2;
+    assert_int_equal(raft_init(&r, &o, &st), RAFT_OK);
+    assert_int_equal(raft_term(&r), 3);
+    assert_int_equal(raft_vote(&r), 0);
+    assert_true(raft_ready(&r, &rd));
+    assert_true(rd.hard_state_changed);
+    assert_int_equal(rd.term, 3);
+    raft_advance(&r, &rd);
+    raft_close(&r);
+
+    /* A log from another history than the snapshot (term 1 at index 10): the snapshot wins
+     * and is handed out again so the caller discards its log. */
+    e[2].term = 1;
+    e[0].term = e[1].term = 1;
+    e[3].term = 2;
+    st.term = 2;
+    assert_int_equal(raft_init(&r, &o, &st), RAFT_OK);
+    assert_int_equal(raft_last_index(&r), 10);
+    assert_true(raft_ready(&r, &rd));
+    assert_non_null(rd.snapshot);
+    assert_int_equal(rd.snapshot->index, 10);
+    raft_advance(&r, &rd);
+    raft_close(&r);
+
+    /* A gap inside the log is refused outright. */
+    e[2].index = 20;
+    assert_int_equal(raft_init(&r, &o, &st), RAFT_EINVAL);
+    /* So is a log not starting at 1 without a snapshot. */
+    st.snapshot = NULL;
+    st.n_entries = 2;
+    assert_int_equal(raft_init(&r, &o, &st), RAFT_EINVAL);
+    /* And bad options. */
+    o.heartbeat_ticks = o.election_ticks;
+    assert_int_equal(raft_init(&r, &o, NULL), RAFT_EINVAL);
+    for (int i = 0; i < 4; i++)
+        free(e[i].data);
+    raft_config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(compaction_and_install_snapshot),
         cmocka_unit_test(snapshot_done_rejects_bad_indexes),
         cmocka_unit_test(follower_snapshot_cases),
+        cmocka_unit_test(restore_edge_cases),
     };
     return cmocka_run_group_tests_name("raft_snapshot", tests, NULL, NULL);
 }
