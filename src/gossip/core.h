@@ -10,6 +10,7 @@
 #define GOSSIP_BCAST_MAX 4096    /* queue bound: the oldest, most-sent updates are dropped past it */
 #define GOSSIP_RELAY_MAX 256     /* outstanding ping-req probes run on behalf of others */
 #define GOSSIP_NOTIME UINT64_MAX /* a disarmed deadline */
+#define GOSSIP_FLAP_MS 60000     /* back alive within this of failing counts as a flap (serf) */
 
 /* Lifeguard dynamic suspicion: starts at max, shrinks toward min as independent accusers confirm. */
 struct gossip_suspicion {
@@ -97,6 +98,8 @@ struct gossip {
     bool leave_done;
     bool leave_reported;
     uint64_t leave_deadline_ms;
+
+    struct gossip_stats stats; /* the counters; the gauges are filled in by gossip_stats() */
 
     struct gossip_packet *out;
     size_t n_out;

@@ -234,6 +234,7 @@ static void refute(struct gossip *g, uint64_t accused_inc, const char *what, con
     if (accused_inc >= inc)
         inc = accused_inc + 1;
     me->m.incarnation = inc;
+    g->stats.refutes++;
     gossip_health_apply(g, 1); /* Lifeguard: being accused hints that we are the slow one */
     gossip_emit(g, GOSSIP_EV_NOTICE, &me->m);
     if (from)
@@ -250,6 +251,7 @@ static void conflict(struct gossip *g, const struct gossip_member *holder, const
     char a[64], b[64];
     gossip_addr_format(&holder->addr, a, sizeof a);
     gossip_addr_format(claim, b, sizeof b);
+    g->stats.conflicts++;
     gossip_emit(g, GOSSIP_EV_CONFLICT, holder);
     if (g->n_events) {
         struct gossip_event *e = &g->events[g->n_events - 1];
@@ -311,10 +313,12 @@ void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool fr
     n->m.incarnation = a->incarnation;
     n->m.addr = a->addr;
     n->m.tags = a->tags;
-    if (old != GOSSIP_STATE_ALIVE) {
+    if (old != GOSSIP_STATE_ALIVE)
         n->m.state = GOSSIP_STATE_ALIVE;
+    if (old == GOSSIP_STATE_DEAD && !is_new && g->now - n->m.state_ms < GOSSIP_FLAP_MS)
+        g->stats.flaps++;
+    if (old != GOSSIP_STATE_ALIVE)
         n->m.state_ms = g->now;
-    }
     if (is_new || old == GOSSIP_STATE_DEAD || old == GOSSIP_STATE_LEFT)
         gossip_emit(g, GOSSIP_EV_JOIN, &n->m);
     else if (changed)
@@ -346,6 +350,7 @@ void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s)
     n->m.state = GOSSIP_STATE_SUSPECT;
     n->m.state_ms = g->now;
     gossip_suspicion_start(g, n, s->from);
+    g->stats.suspects++;
     gossip_emit(g, GOSSIP_EV_SUSPECT, &n->m);
     if (strncmp(s->from, g->cfg.name, GOSSIP_NAME_MAX) == 0)
         gossip_emit_text(g, "Suspect %s has failed, no acks received", n->m.name);
@@ -386,6 +391,8 @@ void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d)
     n->m.state_ms = g->now;
     if (!self) {
         uint32_t confirmations = n->susp.n;
+        if (!leave)
+            g->stats.failures++;
         gossip_emit(g, leave ? GOSSIP_EV_LEAVE : GOSSIP_EV_FAILED, &n->m);
         if (leave)
             gossip_emit_text(g, "%s left", n->m.name);
@@ -453,6 +460,31 @@ uint64_t gossip_incarnation(const struct gossip *g)
         if (strcmp(g->nodes[i]->m.name, g->cfg.name) == 0)
             return g->nodes[i]->m.incarnation;
     return 0;
+}
+
+void gossip_stats(const struct gossip *g, struct gossip_stats *st)
+{
+    *st = g->stats;
+    st->members = (uint32_t)g->n_nodes;
+    st->alive = st->suspect = st->failed = st->left = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        switch (g->nodes[i]->m.state) {
+        case GOSSIP_STATE_ALIVE:
+            st->alive++;
+            break;
+        case GOSSIP_STATE_SUSPECT:
+            st->suspect++;
+            break;
+        case GOSSIP_STATE_DEAD:
+            st->failed++;
+            break;
+        default:
+            st->left++;
+        }
+    }
+    st->health_score = g->health;
+    st->incarnation = gossip_incarnation(g);
+    st->queue_depth = (uint32_t)g->n_bcasts;
 }
 
 uint64_t gossip_member_count_live(const struct gossip *g)

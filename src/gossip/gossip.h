@@ -123,6 +123,31 @@ size_t gossip_alive_count(const struct gossip *g);
 uint32_t gossip_health_score(const struct gossip *g);
 uint64_t gossip_incarnation(const struct gossip *g);
 
+/* Counters for `info` and metrics. A flap is a member back to alive within 60 s of being marked
+ * failed (serf's flap metric): many flaps point at an overloaded accuser or a lossy network. */
+struct gossip_stats {
+    uint32_t members; /* by state, the local node included */
+    uint32_t alive;
+    uint32_t suspect;
+    uint32_t failed;
+    uint32_t left;
+    uint32_t health_score;
+    uint64_t incarnation;
+    uint32_t queue_depth; /* pending broadcasts */
+    uint64_t probes;
+    uint64_t probes_indirect; /* probes that needed ping-req */
+    uint64_t probes_failed;   /* probes that ended in our suspicion */
+    uint64_t tcp_fallback_ok; /* answered only over TCP: UDP is probably blocked */
+    uint64_t suspects;        /* members we saw become suspect */
+    uint64_t refutes;         /* accusations about us we refuted */
+    uint64_t failures;
+    uint64_t flaps;
+    uint64_t conflicts;
+    uint64_t push_pulls; /* full-state exchanges merged */
+};
+
+void gossip_stats(const struct gossip *g, struct gossip_stats *st);
+
 /* A conservative encoded size of m (the default msg_size). */
 size_t gossip_msg_size_bound(const struct gossip_msg *m);
 const char *gossip_state_name(uint8_t state);

@@ -44,6 +44,7 @@ static void probe_start(struct gossip *g)
     p->start_ms = g->now;
     p->timeout_ms = g->now + gossip_health_scale(g, g->cfg.probe_timeout_ms);
     p->end_ms = g->now + period;
+    g->stats.probes++;
 
     struct gossip_msg m[2];
     memset(m, 0, sizeof m);
@@ -73,6 +74,7 @@ static void probe_indirect(struct gossip *g)
 {
     struct gossip_probe *p = &g->probe;
     p->indirect_sent = true;
+    g->stats.probes_indirect++;
     const struct gossip_node *t = gossip_node_find(g, p->target);
     if (!t)
         return;
@@ -114,6 +116,7 @@ static void probe_fail(struct gossip *g)
 {
     struct gossip_probe *p = &g->probe;
     p->active = false;
+    g->stats.probes_failed++;
     /* Lifeguard: helpers that answered with nacks are alive and were reachable, so the fault is
      * probably the target's; missing nacks (or no helpers at all) point at ourselves. */
     int delta = 1;
@@ -221,6 +224,7 @@ void gossip_on_ack(struct gossip *g, uint32_t seq, bool via_tcp)
             gossip_health_apply(g, -1); /* a timely direct ack: we are keeping up */
         const struct gossip_node *t = via_tcp ? gossip_node_find(g, p->target) : NULL;
         if (t) {
+            g->stats.tcp_fallback_ok++;
             gossip_emit(g, GOSSIP_EV_NOTICE, &t->m);
             gossip_emit_text(g, "Was able to connect to %s over TCP but UDP probes failed, network may be misconfigured",
                              t->m.name);

@@ -126,6 +126,7 @@ void gossip_on_push_pull(struct gossip *g, const struct gossip_packet *p, const 
         }
     }
     merge(g, m);
+    g->stats.push_pulls++;
     /* Merged first, so the reply already carries our refutations of what the peer believed. */
     if (!m->reply)
         send_states(g, &p->peer, p->conn, m->join, true);

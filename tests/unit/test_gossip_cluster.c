@@ -107,6 +107,10 @@ static void tcp_fallback_probe(void **state)
     assert_true(tn_converged(t, ALL(2)));
     assert_int_equal(tn_events(t, -1, GOSSIP_EV_FAILED, NULL), 0);
     assert_true(tn_events_text(t, 0, GOSSIP_EV_NOTICE, "over TCP but UDP probes failed") > 0);
+    struct gossip_stats st;
+    gossip_stats(t->g[0], &st);
+    assert_true(st.tcp_fallback_ok > 0 && st.probes_indirect >= st.tcp_fallback_ok);
+    assert_int_equal(st.probes_failed, 0);
     /* Cut TCP too: now they must fail each other. */
     tn_cut(t, 0, 1, true, true);
     tn_run(t, 60000);
@@ -140,6 +144,10 @@ static void suspect_then_refute_with_incarnation_bump(void **state)
     assert_int_equal(tn_events(t, -1, GOSSIP_EV_FAILED, NULL), 0);
     assert_int_equal(tn_events_text(t, 0, GOSSIP_EV_SUSPECT, "Suspect n2 reported by n1"), 1);
     assert_true(tn_events_text(t, 2, GOSSIP_EV_NOTICE, "Refuting a suspect message (from: ") >= 1);
+    struct gossip_stats st;
+    gossip_stats(t->g[2], &st);
+    assert_true(st.refutes >= 1);
+    assert_int_equal(st.incarnation, gossip_incarnation(t->g[2]));
     tn_free(t);
 }
 
@@ -171,6 +179,13 @@ static void suspect_then_dead_after_timeout(void **state)
                     tn_events_text(t, -1, GOSSIP_EV_FAILED, "n2 declared failed by") ==
                 2);
     assert_true(tn_converged(t, 3));
+    struct gossip_stats s0, s1;
+    gossip_stats(t->g[0], &s0);
+    gossip_stats(t->g[1], &s1);
+    assert_true(s0.probes_failed + s1.probes_failed >= 1);
+    assert_int_equal(s0.failures, 1);
+    assert_int_equal(s0.failed, 1);
+    assert_int_equal(s0.alive, 2);
     tn_free(t);
 }
 

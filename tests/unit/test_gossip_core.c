@@ -456,6 +456,13 @@ static void incarnation_rules(void **state)
     pump(g, &w, 0);
     assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_ALIVE);
     assert_int_equal(w.events[GOSSIP_EV_JOIN], 2);
+    struct gossip_stats st;
+    gossip_stats(g, &st);
+    assert_int_equal(st.flaps, 1); /* failed and back at once */
+    assert_int_equal(st.failures, 1);
+    assert_int_equal(st.suspects, 1);
+    assert_int_equal(st.members, 2);
+    assert_int_equal(st.alive, 2);
     dead(g, "a", 7, "a"); /* its own leave */
     pump(g, &w, 0);
     assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_LEFT);
