@@ -28,7 +28,6 @@ void raft_become_follower(struct raft *r, uint64_t term, raft_id leader)
     r->role = RAFT_FOLLOWER;
     r->leader = leader;
     r->transferee = 0;
-    r->transfer_campaign = false;
     r->heartbeat_elapsed = 0;
     raft_reset_timeout(r);
     if (old == RAFT_LEADER) {
@@ -71,7 +70,6 @@ void raft_become_leader(struct raft *r)
     r->role = RAFT_LEADER;
     r->leader = r->o.id;
     r->transferee = 0;
-    r->transfer_campaign = false;
     r->heartbeat_elapsed = 0;
     r->election_elapsed = 0;
     r->own_term_committed = false;
@@ -111,7 +109,6 @@ static void become_candidate(struct raft *r, bool transfer)
     r->term++;
     r->vote = r->o.id;
     r->leader = 0;
-    r->transfer_campaign = transfer;
     raft_reset_timeout(r);
     reset_votes(r);
     log_role(r);

@@ -27,8 +27,8 @@
  * (10) Between raft_ready and raft_advance nothing mutates the core, so rd may borrow the log,
  *     the snapshot and the message bodies. Outgoing appends record an index range that is
  *     resolved to log memory in raft_ready; leader traffic is dropped from the outbox when
- *     leadership is lost, and compaction runs only at the end of raft_advance, when the outbox
- *     is empty, so a range is always present when resolved.
+ *     leadership is lost, and compaction runs only inside raft_advance, before anything new is
+ *     queued (the outbox is empty then), so a range is always present when resolved.
  *
  * ROLES
  *

@@ -95,8 +95,11 @@ struct raft_snapshot {
 };
 
 /* What the log store and the metadata file loaded at start. Everything is copied by raft_init.
- * entries must be contiguous, and entries[0].index <= snapshot.index + 1 (entries at or below the
- * snapshot index are kept as the trailing log used to catch followers up). */
+ * entries must be contiguous with nondecreasing terms (else RAFT_EINVAL). Entries at or below
+ * the snapshot index are kept as the trailing log used to catch followers up, if they agree with
+ * the snapshot. If they do not, or leave a gap after it, the snapshot wins: the first raft_ready
+ * hands it out again (rd.snapshot), and the caller discards its log as for any installed one.
+ * A log whose last term is above `term` makes the core adopt that term with no vote. */
 struct raft_restore {
     uint64_t term;
     raft_id vote;
@@ -235,7 +238,6 @@ struct raft {
 
     raft_id transferee;              /* leader: transfer target, 0 if none */
     unsigned transfer_elapsed;
-    bool transfer_campaign;          /* candidate started by TimeoutNow */
     bool warned_no_peers;
     bool own_term_committed;         /* leader: an entry of its term is committed */
     bool bcast_pending;              /* leader: new entries to send at the next raft_ready */

@@ -2,6 +2,8 @@
  * dispatch to the handlers of election.c, replication.c and snapshot.c. */
 #include "raft/core.h"
 
+#include <stdio.h>
+
 /* Rejects what a correct peer could not have sent, before any state changes. */
 static bool valid(const struct raft *r, const struct raft_msg *m)
 {
@@ -80,8 +82,11 @@ int raft_step(struct raft *r, const struct raft_msg *m)
             if (!m->u.vote.transfer && in_lease(r)) {
                 /* Leader stickiness: a server that still hears a leader ignores disruptors. */
                 const char *la = raft_leader_addr(r);
-                raft_logf(r, LOG_WARN, "Rejecting vote from %llu since we have a leader: %s",
-                          (unsigned long long)m->from, la ? la : "?");
+                const struct raft_server *c = raft_config_find(&r->config, m->from);
+                char id[24];
+                snprintf(id, sizeof id, "%llu", (unsigned long long)m->from);
+                raft_logf(r, LOG_WARN, "Rejecting vote from %s since we have a leader: %s",
+                          c ? c->addr : id, la ? la : "?");
                 return RAFT_OK;
             }
             if (!m->u.vote.prevote)

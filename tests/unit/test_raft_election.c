@@ -193,7 +193,7 @@ static void leader_stickiness_ignores_disruptive_vote(void **state)
     assert_int_equal(raft_step(tn_r(&net, 2), &v), RAFT_OK);
     assert_int_equal(raft_term(tn_r(&net, 2)), term);
     assert_int_equal(raft_leader(tn_r(&net, 2)), 1);
-    assert_true(tn_log_count(&net.nodes[2], "Rejecting vote from 3 since we have a leader: "
+    assert_true(tn_log_count(&net.nodes[2], "Rejecting vote from 127.0.0.3:8300 since we have a leader: "
                                             "127.0.0.1:8300") == 1);
     tn_free(&net);
 }
