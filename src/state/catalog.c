@@ -28,6 +28,62 @@ int catalog_check_cmp(const void *item, const void *key)
     return c ? c : state_strcmp(s->id, k->id);
 }
 
+int catalog_service_name_cmp(const void *item, const void *key)
+{
+    const struct catalog_service *a = item, *b = key;
+    int c = strcmp(a->service, b->service);
+    if (!c)
+        c = strcmp(a->node, b->node);
+    return c ? c : strcmp(a->id, b->id);
+}
+
+static int service_name_qsort(const void *a, const void *b)
+{
+    return catalog_service_name_cmp(*(void *const *)a, *(void *const *)b);
+}
+
+/* Node names are never empty, so the empty node sorts before every service of that name. */
+size_t catalog_services_named(const struct state *st, const char *name)
+{
+    struct catalog_service key = {.service = (char *)name, .node = "", .id = ""};
+    return state_vec_lower(&st->services_by_name, &key, catalog_service_name_cmp, NULL);
+}
+
+int catalog_index_services(struct state *st)
+{
+    st->services_by_name.n = 0;
+    if (state_vec_reserve(&st->services_by_name, st->services.n) != 0)
+        return -1;
+    if (!st->services.n)
+        return 0;
+    memcpy(st->services_by_name.v, st->services.v, st->services.n * sizeof(void *));
+    st->services_by_name.n = st->services.n;
+    qsort(st->services_by_name.v, st->services_by_name.n, sizeof(void *), service_name_qsort);
+    return 0;
+}
+
+static void by_name_insert(struct state *st, struct catalog_service *s)
+{
+    size_t at = state_vec_lower(&st->services_by_name, s, catalog_service_name_cmp, NULL);
+    state_vec_insert(&st->services_by_name, at, s);
+}
+
+static void by_name_remove(struct state *st, const struct catalog_service *s)
+{
+    bool found;
+    size_t at = state_vec_lower(&st->services_by_name, s, catalog_service_name_cmp, &found);
+    if (found)
+        state_vec_remove(&st->services_by_name, at);
+}
+
+/* Unlinks a service from both orders and frees it; i is its slot in st->services. */
+static void service_drop(struct state *st, size_t i)
+{
+    struct catalog_service *s = state_vec_remove(&st->services, i);
+    by_name_remove(st, s);
+    catalog_service_free(s);
+}
+
 const struct catalog_node *catalog_find_node(const struct state *st, struct state_str name)
 {
     bool found;
@@ -247,6 +303,7 @@ static unsigned apply_register(struct state *st, uint64_t index, const struct st
         ok = (nk = check_new(c, ci, index)) != NULL;
     }
     ok = ok && state_vec_reserve(&st->nodes, 1) == 0 && state_vec_reserve(&st->services, 1) == 0 &&
+         state_vec_reserve(&st->services_by_name, 1) == 0 &&
          state_vec_reserve(&st->checks, 1) == 0;
     if (!ok) {
         catalog_node_free(nn);
@@ -262,6 +319,9 @@ static unsigned apply_register(struct state *st, uint64_t index, const struct st
         changed |= STATE_T_NODES;
     }
     if (ns) {
+        if (old_s)
+            by_name_remove(st, old_s);
+        by_name_insert(st, ns);
         place(&st->services, s_at, s_found, ns, free_service_v);
         changed |= STATE_T_SERVICES;
     }
@@ -303,7 +363,7 @@ static unsigned apply_deregister_node(struct state *st, const struct state_cmd *
     size_t i = catalog_services_of(st, c->node);
     while (i < st->services.n &&
            !state_strcmp(((struct catalog_service *)st->services.v[i])->node, c->node)) {
-        catalog_service_free(state_vec_remove(&st->services, i));
+        service_drop(st, i);
         changed |= STATE_T_SERVICES;
     }
     if (drop_checks(st, c->node, (struct state_str){"", 0}, true))
@@ -318,7 +378,7 @@ static unsigned apply_deregister_service(struct state *st, const struct state_cm
     size_t at = state_vec_lower(&st->services, &k, catalog_service_cmp, &found);
     if (!found)
         return 0;
-    catalog_service_free(state_vec_remove(&st->services, at));
+    service_drop(st, at);
     unsigned changed = STATE_T_SERVICES;
     if (drop_checks(st, c->node, c->svc_id, false))
         changed |= STATE_T_CHECKS;

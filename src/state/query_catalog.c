@@ -1,6 +1,5 @@
 /* query_catalog.c — /v1/catalog/{nodes, node/<n>, services, service/<s>?tag=} as Consul JSON,
  * read from the sorted tables so equal states always answer with equal bytes. */
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,29 +49,12 @@ int state_query_catalog_node(const struct state *st, const char *node, struct bu
     return state_query_end(&w, out, start, 1);
 }
 
-static int by_service_name(const void *a, const void *b)
-{
-    const struct catalog_service *x = *(const struct catalog_service *const *)a;
-    const struct catalog_service *y = *(const struct catalog_service *const *)b;
-    int c = strcmp(x->service, y->service);
-    if (!c)
-        c = strcmp(x->node, y->node);
-    return c ? c : strcmp(x->id, y->id);
-}
-
 /* {"name":[tags...]}: each name once, its tags in order of first appearance (Consul 0.4). */
 int state_query_catalog_services(const struct state *st, struct buf *out, uint64_t *index)
 {
-    size_t start = out->len, n = st->services.n;
+    size_t start = out->len, n = st->services_by_name.n;
+    struct catalog_service *const *v = (struct catalog_service *const *)st->services_by_name.v;
     *index = state_tables_index(st, STATE_T_SERVICES);
-    const struct catalog_service **v = NULL;
-    if (n) {
-        v = malloc(n * sizeof *v);
-        if (!v)
-            return -1;
-        memcpy(v, st->services.v, n * sizeof *v);
-        qsort(v, n, sizeof *v, by_service_name);
-    }
     struct json_wr w;
     json_wr_init(&w, out);
     json_wr_obj_begin(&w);
@@ -100,7 +82,6 @@ int state_query_catalog_services(const struct state *st, struct buf *out, uint64
         i = end;
     }
     json_wr_obj_end(&w);
-    free(v);
     return state_query_end(&w, out, start, count);
 }
 
@@ -114,9 +95,9 @@ static bool has_tag(const struct catalog_service *s, const char *tag)
     return false;
 }
 
-bool state_service_matches(const struct catalog_service *s, const char *service, const char *tag)
+bool state_service_has_tag(const struct catalog_service *s, const char *tag)
 {
-    return !strcmp(s->service, service) && has_tag(s, tag);
+    return has_tag(s, tag);
 }
 
 int state_query_catalog_service(const struct state *st, const char *service, const char *tag,
@@ -128,9 +109,12 @@ int state_query_catalog_service(const struct state *st, const char *service, con
     json_wr_init(&w, out);
     json_wr_arr_begin(&w);
     int count = 0;
-    for (size_t i = 0; i < st->services.n; i++) {
-        const struct catalog_service *s = st->services.v[i];
-        if (!state_service_matches(s, service ? service : "", tag))
+    service = service ? service : "";
+    for (size_t i = catalog_services_named(st, service); i < st->services_by_name.n; i++) {
+        const struct catalog_service *s = st->services_by_name.v[i];
+        if (strcmp(s->service, service))
+            break;
+        if (!state_service_has_tag(s, tag))
             continue;
         const struct catalog_node *n = catalog_find_node(st, state_str_of(s->node));
         json_wr_obj_begin(&w);

@@ -26,10 +26,9 @@ int state_query_health_node(const struct state *st, const char *node, struct buf
     return state_query_end(&w, out, start, count);
 }
 
-/* Checks in table order for which keep(st, check, arg) holds. */
+/* Checks in table order for which keep(check, arg) holds. */
 static int checks_where(const struct state *st,
-                        bool (*keep)(const struct state *, const struct catalog_check *,
-                                     const char *),
+                        bool (*keep)(const struct catalog_check *, const char *),
                         const char *arg, struct buf *out, uint64_t *index)
 {
     size_t start = out->len;
@@ -40,7 +39,7 @@ static int checks_where(const struct state *st,
     int count = 0;
     for (size_t i = 0; i < st->checks.n; i++) {
         const struct catalog_check *k = st->checks.v[i];
-        if (!keep(st, k, arg))
+        if (!keep(k, arg))
             continue;
         state_json_check(&w, st, k);
         count++;
@@ -49,22 +48,39 @@ static int checks_where(const struct state *st,
     return state_query_end(&w, out, start, count);
 }
 
-static bool of_service(const struct state *st, const struct catalog_check *k,
-                       const char *service)
+static bool in_state(const struct catalog_check *k, const char *status)
 {
-    return k->service_id[0] && !strcmp(state_check_service_name(st, k), service);
-}
-
-static bool in_state(const struct state *st, const struct catalog_check *k, const char *status)
-{
-    (void)st;
     return !strcmp(status, "any") || !strcmp(state_status_name(k->status), status);
 }
 
+/* Through the by-name service index: the checks of each instance, by node, service ID, check. */
 int state_query_health_checks(const struct state *st, const char *service, struct buf *out,
                               uint64_t *index)
 {
-    return checks_where(st, of_service, service ? service : "", out, index);
+    size_t start = out->len;
+    service = service ? service : "";
+    *index = state_tables_index(st, STATE_T_CHECKS | STATE_T_SERVICES);
+    struct json_wr w;
+    json_wr_init(&w, out);
+    json_wr_arr_begin(&w);
+    int count = 0;
+    for (size_t i = catalog_services_named(st, service); i < st->services_by_name.n; i++) {
+        const struct catalog_service *s = st->services_by_name.v[i];
+        if (strcmp(s->service, service))
+            break;
+        struct state_str node = state_str_of(s->node);
+        for (size_t j = catalog_checks_of(st, node); j < st->checks.n; j++) {
+            const struct catalog_check *k = st->checks.v[j];
+            if (state_strcmp(k->node, node))
+                break;
+            if (!strcmp(k->service_id, s->id)) {
+                state_json_check(&w, st, k);
+                count++;
+            }
+        }
+    }
+    json_wr_arr_end(&w);
+    return state_query_end(&w, out, start, count);
 }
 
 int state_query_health_state(const struct state *st, const char *status, struct buf *out,
@@ -90,9 +106,12 @@ int state_query_health_service(const struct state *st, const char *service, cons
     json_wr_init(&w, out);
     json_wr_arr_begin(&w);
     int count = 0;
-    for (size_t i = 0; i < st->services.n; i++) {
-        const struct catalog_service *s = st->services.v[i];
-        if (!state_service_matches(s, service ? service : "", tag))
+    service = service ? service : "";
+    for (size_t i = catalog_services_named(st, service); i < st->services_by_name.n; i++) {
+        const struct catalog_service *s = st->services_by_name.v[i];
+        if (strcmp(s->service, service))
+            break;
+        if (!state_service_has_tag(s, tag))
             continue;
         struct state_str node = state_str_of(s->node);
         const struct catalog_node *n = catalog_find_node(st, node);

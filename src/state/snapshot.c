@@ -363,6 +363,8 @@ static int read_all(struct snap_rd *s, const uint8_t *p, size_t len)
     }
     if (read_nodes(s) || read_services(s) || read_checks(s) || read_kv(s))
         return -1;
+    if (catalog_index_services(s->tmp) != 0)
+        return bad(s, "out of memory");
     if (codec_rd_remaining(&s->r) != 0)
         return bad(s, "%zu trailing bytes", codec_rd_remaining(&s->r));
     return 0;
@@ -373,18 +375,10 @@ int state_restore(struct state *st, const void *data, size_t len, char *err)
     struct state tmp = {0};
     struct snap_rd s = {.tmp = &tmp, .err = err};
     if (read_all(&s, data, len) != 0) {
-        state_clear(&tmp);
-        state_vec_free(&tmp.nodes);
-        state_vec_free(&tmp.services);
-        state_vec_free(&tmp.checks);
-        state_vec_free(&tmp.kv);
+        state_free_tables(&tmp);
         return -1;
     }
-    state_clear(st);
-    state_vec_free(&st->nodes);
-    state_vec_free(&st->services);
-    state_vec_free(&st->checks);
-    state_vec_free(&st->kv);
+    state_free_tables(st);
     tmp.watch = st->watch;
     tmp.watch_ctx = st->watch_ctx;
     *st = tmp;

@@ -20,17 +20,24 @@ void state_clear(struct state *st)
     for (size_t i = 0; i < st->kv.n; i++)
         kv_entry_free(st->kv.v[i]);
     st->nodes.n = st->services.n = st->checks.n = st->kv.n = 0;
+    st->services_by_name.n = 0;
+}
+
+void state_free_tables(struct state *st)
+{
+    state_clear(st);
+    state_vec_free(&st->nodes);
+    state_vec_free(&st->services);
+    state_vec_free(&st->services_by_name);
+    state_vec_free(&st->checks);
+    state_vec_free(&st->kv);
 }
 
 void state_destroy(struct state *st)
 {
     if (!st)
         return;
-    state_clear(st);
-    state_vec_free(&st->nodes);
-    state_vec_free(&st->services);
-    state_vec_free(&st->checks);
-    state_vec_free(&st->kv);
+    state_free_tables(st);
     free(st);
 }
 

@@ -71,6 +71,9 @@ enum { STATE_IX_NODES, STATE_IX_SERVICES, STATE_IX_CHECKS, STATE_IX_KV, STATE_IX
 struct state {
     struct state_vec nodes;    /* struct catalog_node, by name */
     struct state_vec services; /* struct catalog_service, by (node, id) */
+    /* The same service records by (service name, node, id): service lookups by name (the
+     * catalog, health and DNS hot path) are O(log n + k), not a scan. */
+    struct state_vec services_by_name;
     struct state_vec checks;   /* struct catalog_check, by (node, id) */
     struct state_vec kv;       /* struct kv_entry, by key */
     uint64_t last_index;
@@ -137,6 +140,8 @@ int catalog_node_cmp(const void *item, const void *key);    /* key: struct state
 int catalog_service_cmp(const void *item, const void *key); /* key: struct state_key2 */
 int catalog_check_cmp(const void *item, const void *key);   /* key: struct state_key2 */
 int kv_entry_cmp(const void *item, const void *key);        /* key: struct state_str */
+/* services_by_name order; key: a struct catalog_service (only service, node, id are read). */
+int catalog_service_name_cmp(const void *item, const void *key);
 
 const struct catalog_node *catalog_find_node(const struct state *st, struct state_str name);
 const struct catalog_service *catalog_find_service(const struct state *st, struct state_str node,
@@ -144,6 +149,10 @@ const struct catalog_service *catalog_find_service(const struct state *st, struc
 /* The first service/check of node (index into the table); scan while ->node equals node. */
 size_t catalog_services_of(const struct state *st, struct state_str node);
 size_t catalog_checks_of(const struct state *st, struct state_str node);
+/* The first services_by_name slot of name; scan while ->service equals name. */
+size_t catalog_services_named(const struct state *st, const char *name);
+/* Rebuilds services_by_name from services (after a restore). 0, or -1 out of memory. */
+int catalog_index_services(struct state *st);
 
 void catalog_node_free(struct catalog_node *n);
 void catalog_service_free(struct catalog_service *s);
@@ -156,8 +165,9 @@ unsigned catalog_apply(struct state *st, uint64_t index, const struct state_cmd 
 unsigned kv_apply(struct state *st, uint64_t index, const struct state_cmd *cmd,
                   struct state_result *res);
 
-/* Empties every table (records freed). */
+/* Empties every table (records freed); state_free_tables also releases the arrays. */
 void state_clear(struct state *st);
+void state_free_tables(struct state *st);
 
 /* Query helpers: Consul's JSON objects, and the X-Consul-Index of a set of tables (>= 1). */
 struct json_wr;
@@ -167,8 +177,8 @@ void state_json_check(struct json_wr *w, const struct state *st, const struct ca
 /* The ServiceName of a check: its service's name, or "" for a node-level check. */
 const char *state_check_service_name(const struct state *st, const struct catalog_check *k);
 uint64_t state_tables_index(const struct state *st, unsigned tables);
-/* Service name equal, and (tag non-NULL) a tag equal ignoring ASCII case, as Consul 0.4. */
-bool state_service_matches(const struct catalog_service *s, const char *service, const char *tag);
+/* True when tag is NULL or one of the service's tags equals it ignoring ASCII case (Consul 0.4). */
+bool state_service_has_tag(const struct catalog_service *s, const char *tag);
 /* Closes a query: the record count, or -1 (out rolled back to start) when the writer failed. */
 int state_query_end(const struct json_wr *w, struct buf *out, size_t start, int count);
 
