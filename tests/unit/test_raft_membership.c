@@ -185,6 +185,48 @@ static void leadership_transfer(void **state)
     tn_free(&net);
 }
 
+/* The single-server-change bug (raft-dev, 2015): an uncommitted change from a deposed leader
+ * must never combine with a different change from its successor. */
+static void changes_across_leader_change(void **state)
+{
+    (void)state;
+    struct tn_net net;
+    tn_init(&net, 5, 4, true);
+    tn_stabilize(&net);
+    tn_elect(&net, 1);
+    tn_isolate(&net, 1, true);
+    assert_int_equal(raft_add_server(tn_r(&net, 1), 5, "127.0.0.5:8300"), RAFT_OK);
+    tn_stabilize(&net); /* C1 = {1,2,3,4,5n} stays on 1 only */
+    raft_id l = 0;
+    for (int i = 0; i < 100 && l == 0; i++) {
+        for (raft_id id = 2; id <= 4; id++)
+            raft_tick(tn_r(&net, id));
+        tn_stabilize(&net);
+        for (raft_id id = 2; id <= 4; id++)
+            if (raft_state(tn_r(&net, id)) == RAFT_LEADER)
+                l = id;
+    }
+    assert_true(l != 0);
+    /* The successor changes the configuration only after committing its no-op, then
+     * commits C2 = {1,2,3} (without 4) with its own majority. */
+    raft_id gone = l == 4 ? 3 : 4;
+    assert_int_equal(raft_remove_server(tn_r(&net, l), gone), RAFT_OK);
+    tn_stabilize(&net);
+    assert_false(is_member(&net, l, gone));
+    uint64_t committed = raft_commit_index(tn_r(&net, l));
+    assert_true(committed >= raft_last_index(tn_r(&net, l)));
+    /* The old leader returns: its C1 is cut away and it adopts C2. */
+    tn_isolate(&net, 1, false);
+    tn_tick_all(&net, 30);
+    assert_false(is_member(&net, 1, 5));
+    assert_false(is_member(&net, 1, gone));
+    assert_int_equal(raft_configuration(tn_r(&net, 1))->n, 3);
+    raft_id now = raft_leader(tn_r(&net, 1));
+    assert_true(now != 0 && now != gone);
+    assert_int_equal(raft_commit_index(tn_r(&net, 1)), raft_commit_index(tn_r(&net, now)));
+    tn_free(&net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +235,7 @@ int main(void)
         cmocka_unit_test(remove_leader_itself),
         cmocka_unit_test(one_change_at_a_time),
         cmocka_unit_test(leadership_transfer),
+        cmocka_unit_test(changes_across_leader_change),
     };
     return cmocka_run_group_tests_name("raft_membership", tests, NULL, NULL);
 }
