@@ -1,6 +1,7 @@
-/* fuzz_gossip_wire.c — libFuzzer target for the gossip datagram and stream decoders. The first
- * input byte picks the framing and whether to reseal the CRC (so mutations reach the fields
- * instead of dying at the checksum); a decoded packet must re-encode to exactly its input. */
+/* fuzz_gossip_wire.c — libFuzzer target for the gossip datagram and stream decoders; whatever
+ * they accept must re-encode to exactly its input bytes. */
+/* The first input byte picks the framing (bit 0: stream) and whether to reseal the CRC (bit 1),
+ * so that mutations reach the fields instead of all dying at the checksum. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
-/* lib_gossipsim_cluster.c — drives N gossip cores over the simulated network. The glue does what
- * the agent's would: encode every packet the core hands out, carry the bytes, decode, deliver,
- * and wake each core at its next deadline. Protocol-level violations are recorded as failures. */
+/* lib_gossipsim_cluster.c — drives N gossip cores over the simulated network as the agent's glue
+ * would (encode, carry, decode, deliver, wake at the deadline), recording protocol violations. */
 #include "sim/lib_gossipsim_cluster.h"
 
 #include <stdarg.h>
@@ -223,7 +222,11 @@ static void sendPacket(struct gossipsim_cluster *c, int i, const struct gossip_p
         return;
     }
     if (to == i) {
-        gossipsim_failf(c, "node%d sent a %s packet to itself", i, tcp ? "tcp" : "udp");
+        if (tcp && p->conn != 0)
+            gossipsim_failf(c, "node%d wrote on stream %llu after its reply had arrived (closed)", i,
+                            (unsigned long long)p->conn);
+        else
+            gossipsim_failf(c, "node%d sent a %s packet to itself", i, tcp ? "tcp" : "udp");
         return;
     }
     uint8_t tag = 0;

@@ -1,7 +1,7 @@
-/* sim_gossip.c — seeded simulator of the SWIM core over a lossy, delaying, partitionable network,
- * every packet through the real wire codec. Each seed picks a scenario and a cluster size (3..200)
- * and checks a liveness property within a bound derived from the gossip parameters.
- * Usage: sim_gossip -seeds N [-from S] | -seed S [-trace] [-scenario NAME] [-n NODES] [-v] */
+/* sim_gossip.c — seeded gossip scenarios (join, kill, loss, stall, leave, partition) for 3 to 200
+ * nodes, each property checked within a bound derived from the gossip parameters. */
+/* Usage: sim_gossip -seeds N [-from S] | -seed S [-trace] [-scenario NAME] [-n NODES] [-v]
+ * Every packet goes through the real wire codec; a failure prints the seed and its replay. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
