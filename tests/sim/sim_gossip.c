@@ -496,8 +496,17 @@ static struct result runSeed(uint64_t seed, const struct opts *o)
     default:
         break;
     }
-    /* Every corrupted datagram that reached a node was refused (deliver() enforces it), and no
-     * honest one was (also enforced there). */
+    /* deliver() fails the run on an honest packet refused or a corrupted one accepted; here the
+     * receivers' own tallies must tell the same story: every refusal counted, for its reason. */
+    uint64_t bad = 0, flagged = 0;
+    for (int i = 0; i < c.n; i++) {
+        bad += c.node[i].rx.bad;
+        flagged += c.node[i].rx.by_err[GOSSIP_WIRE_ECRC] + c.node[i].rx.by_err[GOSSIP_WIRE_EVERSION];
+    }
+    if (bad != c.corrupt_refused || flagged != bad)
+        gossipsim_failf(&c, "receivers counted %llu bad packets (%llu by checksum or version), "
+                            "%llu corrupted ones were refused", (unsigned long long)bad,
+                        (unsigned long long)flagged, (unsigned long long)c.corrupt_refused);
     res.ok = ok && !c.failed;
     res.sim_ms = c.w.now;
     res.transient_failed = c.transient_failed;
