@@ -58,6 +58,7 @@ struct tnet {
     size_t max_udp;
     size_t max_msgs;
     uint64_t sent[TN_MAX][16]; /* messages sent, by sender and type */
+    uint64_t delay[TN_MAX];    /* extra latency on every packet to or from a node (a slow node) */
     bool wire;                 /* every packet goes through the real wire codec */
     size_t wire_errors;        /* encode or decode failures */
     size_t max_encoded;        /* largest encoded datagram */
@@ -211,7 +212,7 @@ static inline void tn_flush(struct tnet *t, int i)
         struct tn_pkt *f = &t->fly[t->n_fly++];
         f->from = i;
         f->to = to;
-        f->at = t->now + TN_STEP;
+        f->at = t->now + TN_STEP + t->delay[i] + t->delay[to];
         if (t->wire) {
             struct buf b;
             buf_init(&b, 0);

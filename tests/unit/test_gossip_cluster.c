@@ -465,6 +465,43 @@ static void name_of_failed_member_needs_force_leave(void **state)
     tn_free(t);
 }
 
+/* Lifeguard's point: a slow node (here everything to or from it takes 700 ms, longer than the
+ * probe timeout) must not get healthy members declared failed. Its own health score rises and
+ * stretches its timeouts, so it accuses less than the same node without local health. */
+static uint64_t slow_node_accusations(uint32_t awareness_max, size_t *failures, uint32_t *score)
+{
+    struct tnet *t = tn_new(5, 61);
+    for (int i = 0; i < 5; i++)
+        t->cfg[i].awareness_max = awareness_max;
+    tn_start_all(t);
+    for (int i = 1; i < 5; i++)
+        tn_join(t, i, 0);
+    tn_run(t, 3000);
+    assert_true(tn_converged(t, ALL(5)));
+    t->delay[4] = 700;
+    tn_run(t, 120000);
+    struct gossip_stats st;
+    gossip_stats(t->g[4], &st);
+    *failures = tn_events(t, -1, GOSSIP_EV_FAILED, NULL);
+    *score = st.health_score;
+    tn_free(t);
+    return st.probes_failed;
+}
+
+static void slow_node_does_not_fail_healthy_ones(void **state)
+{
+    (void)state;
+    size_t failures_lg, failures_plain;
+    uint32_t score_lg, score_plain;
+    uint64_t accused_lg = slow_node_accusations(8, &failures_lg, &score_lg);
+    uint64_t accused_plain = slow_node_accusations(1, &failures_plain, &score_plain);
+    assert_int_equal(failures_lg, 0);
+    assert_true(score_lg > 0);
+    assert_int_equal(score_plain, 0);
+    assert_true(accused_lg < accused_plain);
+    (void)failures_plain;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +522,7 @@ int main(void)
         cmocka_unit_test(force_leave_turns_failed_into_left),
         cmocka_unit_test(through_the_wire_codec),
         cmocka_unit_test(name_of_failed_member_needs_force_leave),
+        cmocka_unit_test(slow_node_does_not_fail_healthy_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
