@@ -74,6 +74,8 @@ static void options_for(struct raftsim_cluster *c, raft_id id, struct raft_optio
     o->snapshot_trailing = c->snap_trailing;
     o->max_entries_per_msg = c->max_entries;
     o->log = c->use_log ? &c->log : NULL;
+    if (c->sabotage == RAFTSIM_SAB_NO_CHECK_QUORUM)
+        o->check_quorum = false;
     o->seed = raftsim_rng_next(&c->rng) | 1;
 }
 
@@ -94,6 +96,8 @@ static int boot(struct raftsim_cluster *c, struct raftsim_node *nd, const struct
     nd->tick_len = RAFTSIM_TICK - c->clock_skew +
                    (unsigned)raftsim_rng_below(&c->rng, 2 * (uint64_t)c->clock_skew + 1);
     nd->paused_until = 0;
+    nd->ticks = nd->leader_since = 0;
+    memset(nd->heard, 0, sizeof nd->heard);
     nd->next_tick = c->now + 1 + nd->phase;
     nd->log_changed = true;
     return 0;
@@ -430,6 +434,39 @@ static void process_ready(struct raftsim_cluster *c, struct raftsim_node *nd)
                            (unsigned long long)nd->id);
 }
 
+/* Check-quorum: a leader that has heard from no majority for several election timeouts of its
+ * own clock must have stepped down (any message counts as hearing, to stay on the safe side). */
+static void check_quorum_held(struct raftsim_cluster *c, struct raftsim_node *nd)
+{
+    uint64_t window = 4 * (uint64_t)c->election_ticks;
+    const struct raft_config *cfg = raft_configuration(&nd->core);
+    uint64_t sig = 0;
+    for (uint32_t i = 0; i < cfg->n; i++)
+        if (cfg->servers[i].voter)
+            sig += (uint64_t)1 << (cfg->servers[i].id & 63);
+    if (sig != nd->voters_sig) { /* a new voter set gets a fresh window to prove itself */
+        nd->voters_sig = sig;
+        nd->leader_since = nd->ticks;
+    }
+    if (nd->ticks < nd->leader_since + window)
+        return;
+    unsigned voters = 0, heard = 0;
+    for (uint32_t i = 0; i < cfg->n; i++) {
+        if (!cfg->servers[i].voter)
+            continue;
+        voters++;
+        raft_id p = cfg->servers[i].id;
+        if (p == nd->id || (p < RAFTSIM_MAX_IDS && nd->heard[p] + window > nd->ticks))
+            heard++;
+    }
+    if (voters && heard <= voters / 2)
+        raftsim_check_fail(&c->chk,
+                           "check-quorum: n%llu still leads term %llu after %llu ticks hearing "
+                           "from only %u of %u voters",
+                           (unsigned long long)nd->id, (unsigned long long)nd->term,
+                           (unsigned long long)window, heard, voters);
+}
+
 static void check_step(struct raftsim_cluster *c)
 {
     for (raft_id id = 1; id < RAFTSIM_MAX_IDS; id++) {
@@ -454,9 +491,11 @@ static void check_step(struct raftsim_cluster *c)
         if (role == RAFT_LEADER) {
             raftsim_check_leader(&c->chk, term, id);
             if (nd->role != RAFT_LEADER || nd->term != term) {
+                nd->leader_since = nd->ticks;
                 c->elections_seen++;
                 raftsim_check_leader_complete(&c->chk, id, term, &nd->disk.cache);
             }
+            check_quorum_held(c, nd);
             for (uint64_t i = nd->commit + 1; i <= commit; i++) {
                 const struct raft_entry *e = raft_entry_at(&nd->core, i);
                 if (e)
@@ -524,6 +563,8 @@ static void deliver(struct raftsim_cluster *c, struct raft_msg *m)
     }
     if (nd && nd->up) {
         c->installs += m->type == RAFT_MSG_SNAPSHOT;
+        if (m->from < RAFTSIM_MAX_IDS)
+            nd->heard[m->from] = nd->ticks;
         if (raft_step(&nd->core, m))
             raftsim_check_fail(&c->chk, "server %llu: raft_step failed",
                                (unsigned long long)nd->id);
@@ -558,6 +599,7 @@ bool raftsim_run_until(struct raftsim_cluster *c, uint64_t until)
                     continue; /* a stopped process does not run its timers */
                 raftsim_tracef(&c->tr, "n%llu tick", (unsigned long long)id);
                 raft_tick(&nd->core);
+                nd->ticks++;
                 process_ready(c, nd);
                 c->steps++;
                 check_step(c);

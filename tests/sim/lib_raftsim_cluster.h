@@ -24,6 +24,7 @@ enum raftsim_sabotage {
     RAFTSIM_SAB_ACK_EARLY = 1,   /* msgs_after_persist leave before the write is durable */
     RAFTSIM_SAB_NO_FSYNC = 2,    /* writes are never synced: a crash loses them */
     RAFTSIM_SAB_FORGET_VOTE = 3, /* the vote is persisted as "none" */
+    RAFTSIM_SAB_NO_CHECK_QUORUM = 4, /* cores run without check-quorum */
 };
 
 struct raftsim_node {
@@ -41,6 +42,10 @@ struct raftsim_node {
     unsigned phase;
     unsigned tick_len;      /* this server's clock: RAFTSIM_TICK +- skew */
     uint64_t paused_until;  /* a stopped process (SIGSTOP, GC, VM stall): no ticks, no input */
+    uint64_t ticks;         /* its own ticks since boot: check-quorum is judged in these */
+    uint64_t leader_since;  /* ticks value when it last became leader or its voters changed */
+    uint64_t voters_sig;    /* signature of the voter set leader_since refers to */
+    uint64_t heard[RAFTSIM_MAX_IDS]; /* ticks value when a message from each peer last arrived */
     enum raft_role role;
     uint64_t term;
     uint64_t commit; /* last observed commit index, must never go back while up */
