@@ -46,21 +46,30 @@ static void reset_votes(struct raft *r)
     r->n_votes_rejected = 0;
 }
 
-/* Records a vote from id once; returns the number of distinct voters that granted. */
+static bool push_id(raft_id **v, size_t *n, raft_id id)
+{
+    raft_id *nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (nv == NULL)
+        return false;
+    nv[(*n)++] = id;
+    *v = nv;
+    return true;
+}
+
+/* Records the first answer from id (a duplicated or changed answer counts no more); returns
+ * the number of distinct voters that granted. */
 static size_t record_vote(struct raft *r, raft_id id, bool granted)
 {
     for (size_t i = 0; i < r->n_voters_granted; i++)
         if (r->voters_granted[i] == id)
             return r->n_voters_granted;
-    if (!granted) {
-        r->n_votes_rejected++;
-        return r->n_voters_granted;
-    }
-    raft_id *v = realloc(r->voters_granted, (r->n_voters_granted + 1) * sizeof *v);
-    if (v == NULL)
-        return r->n_voters_granted;
-    r->voters_granted = v;
-    v[r->n_voters_granted++] = id;
+    for (size_t i = 0; i < r->n_votes_rejected; i++)
+        if (r->voters_rejected[i] == id)
+            return r->n_voters_granted;
+    if (granted)
+        push_id(&r->voters_granted, &r->n_voters_granted, id);
+    else
+        push_id(&r->voters_rejected, &r->n_votes_rejected, id);
     return r->n_voters_granted;
 }
 

@@ -222,6 +222,7 @@ void raft_close(struct raft *r)
     r->snap.data = NULL;
     raft_progress_free_all(r);
     free(r->voters_granted);
+    free(r->voters_rejected);
     free(r->reads);
     free(r->ready_reads);
     free(r->rd_reads);

@@ -234,6 +234,7 @@ struct raft {
 
     raft_id *voters_granted;
     size_t n_voters_granted;
+    raft_id *voters_rejected;
     size_t n_votes_rejected;
 
     raft_id transferee;              /* leader: transfer target, 0 if none */

@@ -223,14 +223,15 @@ void raft_handle_append(struct raft *r, const struct raft_msg *m)
             break;
         }
     }
-    bool config = false;
-    for (; i < n; i++) {
-        if (raft_memlog_append(&r->log, &ents[i]) != RAFT_OK)
-            return; /* out of memory: no ack; the leader retries */
-        config |= ents[i].type == RAFT_ENTRY_CONFIG;
+    bool config = false, full = false;
+    for (; i < n && !full; i++) {
+        full = raft_memlog_append(&r->log, &ents[i]) != RAFT_OK;
+        config |= !full && ents[i].type == RAFT_ENTRY_CONFIG;
     }
     if (config)
         raft_config_refresh(r);
+    if (full)
+        return; /* out of memory: what was appended stays, unacknowledged; the leader retries */
     uint64_t verified = prev + n;
     uint64_t c = a->commit < verified ? a->commit : verified;
     if (c > r->commit)

@@ -266,6 +266,35 @@ static void restart_from_restored_state(void **state)
     tn_free(&net);
 }
 
+static void duplicated_vote_replies_count_once(void **state)
+{
+    (void)state;
+    struct tn_net net;
+    tn_init(&net, 5, 5, false);
+    tn_stabilize(&net);
+    tn_isolate(&net, 1, true);
+    for (int i = 0; i < 30 && raft_state(tn_r(&net, 1)) != RAFT_CANDIDATE; i++)
+        tn_tick(&net, 1);
+    struct raft *r = tn_r(&net, 1);
+    assert_int_equal(raft_state(r), RAFT_CANDIDATE);
+    struct raft_msg m = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = raft_term(r)};
+    for (int i = 0; i < 3; i++)
+        raft_step(r, &m); /* one voter's refusal, three times: not a majority */
+    assert_int_equal(raft_state(r), RAFT_CANDIDATE);
+    m.u.vote_resp.granted = true;
+    for (int i = 0; i < 3; i++)
+        raft_step(r, &m); /* nor does it change its mind */
+    assert_int_equal(raft_state(r), RAFT_CANDIDATE);
+    m.from = 3;
+    raft_step(r, &m);
+    raft_step(r, &m);
+    assert_int_equal(raft_state(r), RAFT_CANDIDATE); /* 1 + 3 = 2 of 5 */
+    m.from = 4;
+    raft_step(r, &m);
+    assert_int_equal(raft_state(r), RAFT_LEADER);
+    tn_free(&net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +303,7 @@ int main(void)
         cmocka_unit_test(stale_candidate_is_refused),
         cmocka_unit_test(vote_reply_waits_for_durable_vote),
         cmocka_unit_test(candidate_keeps_vote_when_stepping_down_in_same_term),
+        cmocka_unit_test(duplicated_vote_replies_count_once),
         cmocka_unit_test(prevote_rejoining_node_does_not_disrupt),
         cmocka_unit_test(leader_stickiness_ignores_disruptive_vote),
         cmocka_unit_test(check_quorum_leader_steps_down),
