@@ -565,9 +565,10 @@ static void deliver(struct raftsim_cluster *c, struct raft_msg *m)
         c->installs += m->type == RAFT_MSG_SNAPSHOT;
         if (m->from < RAFTSIM_MAX_IDS)
             nd->heard[m->from] = nd->ticks;
-        if (raft_step(&nd->core, m))
-            raftsim_check_fail(&c->chk, "server %llu: raft_step failed",
-                               (unsigned long long)nd->id);
+        int rc = raft_step(&nd->core, m);
+        if (rc) /* every message here came from a real core: none is malformed */
+            raftsim_check_fail(&c->chk, "server %llu: raft_step refused a message: %s",
+                               (unsigned long long)nd->id, raft_strerror(rc));
         process_ready(c, nd);
     }
     raftsim_msg_free(m);
