@@ -358,7 +358,7 @@ static uint64_t apply_limit(const struct raft *r)
 
 static bool want_snapshot(const struct raft *r)
 {
-    return !r->snapshot_asked && r->applied > r->snap.index &&
+    return r->o.snapshot_threshold && !r->snapshot_asked && r->applied > r->snap.index &&
            r->applied - r->snap.index >= r->o.snapshot_threshold;
 }
 

@@ -76,7 +76,8 @@ struct raft_options {
                                     * they hear from a leader (leader stickiness) */
     uint32_t max_entries_per_msg;  /* default 64 */
     uint32_t max_inflight_msgs;    /* default 32: pipelined appends per follower */
-    uint64_t snapshot_threshold;   /* default 16384 applied entries since the last snapshot */
+    uint64_t snapshot_threshold;   /* default 16384 applied entries since the last snapshot;
+                                    * 0: never ask (the caller may still snapshot) */
     uint64_t snapshot_trailing;    /* default 10240 entries kept behind a snapshot */
     const struct logger *log;      /* may be NULL */
     uint64_t seed;                 /* PRNG seed for election timeouts; 0 is replaced by id */

@@ -278,6 +278,63 @@ static void pipelined_replication_over_lossy_network(void **state)
     tn_free(&net);
 }
 
+static void leader_replicates_in_parallel_with_its_own_write(void **state)
+{
+    (void)state;
+    struct tn_net net;
+    tn_init(&net, 3, 3, true);
+    tn_stabilize(&net);
+    tn_elect(&net, 1);
+    tn_tick(&net, 1);
+    struct raft *r = tn_r(&net, 1);
+    uint64_t v = 9, idx;
+    assert_int_equal(raft_propose(r, &v, sizeof v, &idx), RAFT_OK);
+    struct raft_ready rd;
+    assert_true(raft_ready(r, &rd));
+    assert_int_equal(rd.n_entries, 1);
+    assert_int_equal(rd.entries[0].index, idx);
+    /* The appends carrying idx may leave before the leader's fsync. */
+    size_t carrying = 0;
+    for (size_t i = 0; i < rd.n_msgs; i++)
+        if (rd.msgs[i].type == RAFT_MSG_APPEND && rd.msgs[i].u.append.n_entries &&
+            rd.msgs[i].u.append.entries[rd.msgs[i].u.append.n_entries - 1].index == idx)
+            carrying++;
+    assert_int_equal(carrying, 2);
+    raft_advance(r, &rd);
+    tn_stabilize(&net);
+    assert_int_equal(raft_commit_index(r), idx);
+    tn_free(&net);
+}
+
+static void commit_waits_for_leader_fsync_when_it_is_needed(void **state)
+{
+    (void)state;
+    struct tn_net net;
+    tn_init(&net, 3, 3, true);
+    tn_stabilize(&net);
+    tn_elect(&net, 1);
+    tn_tick(&net, 1);
+    struct raft *r = tn_r(&net, 1);
+    tn_isolate(&net, 3, true);
+    uint64_t v = 9, idx;
+    assert_int_equal(raft_propose(r, &v, sizeof v, &idx), RAFT_OK);
+    /* Follower 2 acks before the leader's write is durable: 2 of 3 would be a quorum only if
+     * the leader counted its unsynced copy. It must not. */
+    struct raft_msg ack = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = raft_term(r)};
+    ack.u.append_resp.success = true;
+    ack.u.append_resp.match_index = idx;
+    ack.u.append_resp.last_index = idx;
+    raft_step(r, &ack);
+    assert_true(raft_commit_index(r) < idx);
+    struct raft_ready rd;
+    assert_true(raft_ready(r, &rd));
+    for (size_t i = 0; i < rd.n_committed; i++)
+        assert_true(rd.committed[i].index < idx);
+    raft_advance(r, &rd); /* now durable */
+    assert_int_equal(raft_commit_index(r), idx);
+    tn_free(&net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +343,8 @@ int main(void)
         cmocka_unit_test(conflict_truncation_with_fast_backoff),
         cmocka_unit_test(stale_duplicate_reordered_appends_never_truncate),
         cmocka_unit_test(pipelined_replication_over_lossy_network),
+        cmocka_unit_test(leader_replicates_in_parallel_with_its_own_write),
+        cmocka_unit_test(commit_waits_for_leader_fsync_when_it_is_needed),
     };
     return cmocka_run_group_tests_name("raft_replication", tests, NULL, NULL);
 }
