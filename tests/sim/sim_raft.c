@@ -476,7 +476,7 @@ static int selftest(const struct sim_opts *base)
         bool caught = false;
         uint64_t s = 1;
         char why[600] = "";
-        for (; s <= 300 && !caught; s++) {
+        for (; s <= 1000 && !caught; s++) {
             why[0] = 0;
             if (!run_isolated(s, &so, why, sizeof why) && !strstr(why, "liveness") &&
                 !strstr(why, "crashed") && !strstr(why, "signal"))
