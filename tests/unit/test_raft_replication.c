@@ -300,6 +300,8 @@ static void leader_replicates_in_parallel_with_its_own_write(void **state)
             rd.msgs[i].u.append.entries[rd.msgs[i].u.append.n_entries - 1].index == idx)
             carrying++;
     assert_int_equal(carrying, 2);
+    for (size_t i = 0; i < rd.n_msgs; i++)
+        tn_enqueue(&net, &rd.msgs[i]);
     raft_advance(r, &rd);
     tn_stabilize(&net);
     assert_int_equal(raft_commit_index(r), idx);
