@@ -617,7 +617,8 @@ int gossip_recv(struct gossip *g, const struct gossip_packet *p)
                 gossip_on_ping(g, p, &m->u.ping);
             break;
         case GOSSIP_MSG_PING_REQ:
-            if (!gossip_name_ok(m->u.ping_req.node) || !memchr(m->u.ping_req.source, 0, GOSSIP_NAME_MAX))
+            if (!gossip_name_ok(m->u.ping_req.node) || !memchr(m->u.ping_req.source, 0, GOSSIP_NAME_MAX) ||
+                !gossip_addr_ok(&m->u.ping_req.addr) || m->u.ping_req.addr.port == 0)
                 ignored++;
             else
                 gossip_on_ping_req(g, p, &m->u.ping_req);
