@@ -302,6 +302,11 @@ static void leader_replicates_in_parallel_with_its_own_write(void **state)
     assert_int_equal(carrying, 2);
     for (size_t i = 0; i < rd.n_msgs; i++)
         tn_enqueue(&net, &rd.msgs[i]);
+    struct tn_disk *d = &net.nodes[1].disk; /* the leader's own write, as tn_process does */
+    d->ents = realloc(d->ents, (d->n + 1) * sizeof *d->ents);
+    tn_copy_entry(&d->ents[d->n++], &rd.entries[0]);
+    for (size_t i = 0; i < rd.n_committed; i++)
+        tn_record_applied(&net.nodes[1], &rd.committed[i]);
     raft_advance(r, &rd);
     tn_stabilize(&net);
     assert_int_equal(raft_commit_index(r), idx);
