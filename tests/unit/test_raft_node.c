@@ -542,7 +542,7 @@ static void three_nodes_from_peers_json_replicate(void **state)
         assert_int_equal(access(path, F_OK), -1); /* consumed once */
         assert_int_equal(raft_node_configuration(fx->nodes[i].rn)->n, 3);
     }
-    assert_int_equal(fx->nodes[L].fsm.became_leader, 1);
+    assert_true(fx->nodes[L].fsm.became_leader >= 1);
 
     propose_and_wait(fx, L, 0, 200);
     struct want_count w = {-1, 200};
@@ -594,7 +594,8 @@ static void read_barrier_and_transfer(void **state)
     int L = start_cluster(fx);
     assert_true(L >= 0);
     propose_and_wait(fx, L, 0, 10);
-    struct read_got g = {0};
+    static struct read_got g; /* outlives the test: a failed assertion leaves it pending */
+    memset(&g, 0, sizeof g);
     assert_int_equal(raft_node_read_index(fx->nodes[L].rn, on_read, &g), 0);
     assert_true(run_until(fx, read_done, &g, ITERS));
     assert_int_equal(g.calls, 1);
@@ -603,6 +604,7 @@ static void read_barrier_and_transfer(void **state)
     assert_true(fx->nodes[L].fsm.count >= 10);
 
     int T = (L + 1) % MAX_NODES;
+    int lost = fx->nodes[L].fsm.lost_leader, won = fx->nodes[T].fsm.became_leader;
     assert_int_equal(raft_node_transfer_leadership(fx->nodes[L].rn, fx->nodes[T].id), 0);
     bool ok = false;
     for (int i = 0; i < ITERS && !ok; i++) {
@@ -610,8 +612,8 @@ static void read_barrier_and_transfer(void **state)
         assert_true(loop_run_once(fx->l, 5) >= 0);
     }
     assert_true(ok);
-    assert_int_equal(fx->nodes[L].fsm.lost_leader, 1);
-    assert_int_equal(fx->nodes[T].fsm.became_leader, 1);
+    assert_int_equal(fx->nodes[L].fsm.lost_leader, lost + 1);
+    assert_int_equal(fx->nodes[T].fsm.became_leader, won + 1);
     propose_and_wait(fx, T, 10, 20);
 }
 
@@ -775,6 +777,71 @@ static void corrupt_newest_snapshot_falls_back_or_refuses(void **state)
     assert_int_equal(open_node_rc(fx, 0, false, err, sizeof err), -1);
     assert_non_null(strstr(err, "entries in between are lost"));
     assert_null(fx->nodes[0].rn);
+}
+
+static void leadership_lost_fails_pending_proposals(void **state)
+{
+    struct fixture *fx = *state;
+    int L = start_cluster(fx);
+    assert_true(L >= 0);
+    propose_and_wait(fx, L, 0, 5);
+    for (int i = 0; i < MAX_NODES; i++)
+        if (i != L)
+            close_node(fx, i, true);
+    int lost = fx->nodes[L].fsm.lost_leader;
+    propose_range(fx, L, 5, 8);
+    struct want_props w = {5, 8};
+    /* Check-quorum deposes a leader that hears from no majority within an election timeout. */
+    assert_true(run_until(fx, props_done, &w, ITERS));
+    for (int k = 5; k < 8; k++) {
+        assert_int_equal(fx->props[k].calls, 1);
+        assert_int_equal(fx->props[k].err, RAFT_NODE_ELOST);
+    }
+    assert_false(raft_node_is_leader(fx->nodes[L].rn));
+    assert_int_equal(fx->nodes[L].fsm.lost_leader, lost + 1);
+    assert_true(count_lines(fx, "Failed to contact quorum of nodes, stepping down") >= 1);
+    assert_int_equal(raft_node_read_index(fx->nodes[L].rn, on_read, NULL), RAFT_ENOTLEADER);
+}
+
+/* A crash after an installed snapshot was persisted but before the log was reset leaves a
+ * snapshot beyond the log: open finishes the installation instead of refusing or ignoring it. */
+static void snapshot_beyond_log_finishes_install_at_open(void **state)
+{
+    struct fixture *fx = *state;
+    open_node(fx, 0, true);
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    propose_and_wait(fx, 0, 0, 5);
+    struct raft_node_stats st;
+    raft_node_stats(fx->nodes[0].rn, &st);
+    close_node(fx, 0, false);
+
+    struct tnode fake = {0};
+    fake.fsm.count = 77;
+    fake.fsm.last_index = 500;
+    fake.fsm.digest = 0xabcdef;
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(fsm_snapshot(&fake, &b), 0);
+    struct raft_server sv = {1, "", true};
+    snprintf(sv.addr, sizeof sv.addr, "%s", fx->nodes[0].addr);
+    struct raft_snapshot s = {.index = 500, .term = st.term, .config = {1, &sv},
+                              .len = (uint32_t)b.len, .data = b.data};
+    char dir[512], err[256];
+    snprintf(dir, sizeof dir, "%s/raft/snapshots", fx->nodes[0].dir);
+    assert_int_equal(raft_snapfile_save(dir, &s, err, sizeof err), 0);
+    buf_free(&b);
+
+    open_node(fx, 0, false);
+    assert_int_equal(count_lines(fx, "finishing its installation"), 1);
+    assert_int_equal(fx->nodes[0].fsm.restores, 1);
+    assert_int_equal(fx->nodes[0].fsm.count, 77);
+    raft_node_stats(fx->nodes[0].rn, &st);
+    assert_int_equal(st.last_log_index, 500);
+    assert_int_equal(st.last_snapshot_index, 500);
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    propose_and_wait(fx, 0, 5, 8);
+    assert_int_equal(fx->props[7].value, 80); /* applied on top of the snapshot's state */
+    assert_true(fx->props[5].index > 500);
 }
 
 static void fsync_failure_is_fatal(void **state)
@@ -945,6 +1012,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(crashed_node_recovers_and_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_and_install_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_newest_snapshot_falls_back_or_refuses, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(leadership_lost_fails_pending_proposals, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_beyond_log_finishes_install_at_open, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(fsync_failure_is_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_peers_json_refuses_to_start, setup, teardown),
