@@ -252,10 +252,20 @@ static void sendPacket(struct gossipsim_cluster *c, int i, const struct gossip_p
 static void onEvent(struct gossipsim_cluster *c, int i, const struct gossip_event *e)
 {
     static const char *const evNames[] = {"?", "join", "leave", "failed", "update", "reap",
-                                          "conflict", "join-error"};
-    const char *ev = e->type < 8 ? evNames[e->type] : "?";
+                                          "conflict", "join-error", "suspect", "notice"};
+    const char *ev = e->type < sizeof evNames / sizeof evNames[0] ? evNames[e->type] : "?";
+    if (e->type == GOSSIP_EV_NOTICE) {
+        gossipsim_tracef(&c->w, "node%d: notice: %.*s", i, GOSSIP_ERR_MAX, e->err);
+        return;
+    }
     gossipsim_tracef(&c->w, "node%d: %s %s (inc %llu)", i, ev, e->member.name,
                      (unsigned long long)e->member.incarnation);
+    if (e->type == GOSSIP_EV_CONFLICT || e->type == GOSSIP_EV_JOIN_ERR) {
+        /* No scenario reuses a name at another address or refuses a join. */
+        gossipsim_failf(c, "node%d: unexpected %s about '%.63s': %.*s", i, ev, e->member.name,
+                        GOSSIP_ERR_MAX, e->err);
+        return;
+    }
     int j = gossipsim_index_of_name(c, e->member.name);
     if (j < 0) {
         gossipsim_failf(c, "node%d reported %s about an unknown member '%.63s'", i, ev, e->member.name);
@@ -270,10 +280,6 @@ static void onEvent(struct gossipsim_cluster *c, int i, const struct gossip_even
             c->w.now >= c->node[j].stable_since + c->grace_ms &&
             c->w.now >= c->node[i].stable_since + c->grace_ms)
             gossipsim_failf(c, "node%d declared node%d failed, but it is up and reachable", i, j);
-        break;
-    case GOSSIP_EV_CONFLICT:
-    case GOSSIP_EV_JOIN_ERR:
-        gossipsim_failf(c, "node%d: unexpected %s about %s: %s", i, ev, e->member.name, e->err);
         break;
     default:
         break;
@@ -358,7 +364,8 @@ int gossipsim_start(struct gossipsim_cluster *c, int i)
     cfg.tags.proto_min = 1;
     cfg.tags.proto_max = 2;
     cfg.tags.proto_cur = 2;
-    cfg.seed = c->seed * 1000003u + (uint64_t)i;
+    /* A restarted process draws new randomness, as a real one would. */
+    cfg.seed = c->seed * 1000003u + (uint64_t)i + c->w.now * 7919u;
     char err[256];
     if (gossip_config_check(&cfg, err, sizeof err) != 0) {
         gossipsim_failf(c, "node%d: %s", i, err);
@@ -370,6 +377,7 @@ int gossipsim_start(struct gossipsim_cluster *c, int i)
         return -1;
     }
     c->w.node[i].down = false;
+    c->node[i].killed = false;
     c->node[i].stable_since = c->w.now;
     drain(c, i);
     arm(c, i);

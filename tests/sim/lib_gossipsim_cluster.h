@@ -54,7 +54,8 @@ struct gossip_addr gossipsim_addr(int i);
 int gossipsim_index_of_name(const struct gossipsim_cluster *c, const char *name);
 int gossipsim_index_of_addr(const struct gossipsim_cluster *c, const struct gossip_addr *a);
 
-/* Starts node i's core at the current time. 0 or -1 (failure recorded). */
+/* Starts node i's core at the current time (again, after a kill: a fresh process with the same
+ * name and address, starting from incarnation 1). 0 or -1 (failure recorded). */
 int gossipsim_start(struct gossipsim_cluster *c, int i);
 /* Node i joins node j (push-pull over a stream). */
 void gossipsim_join(struct gossipsim_cluster *c, int i, int j);

@@ -14,9 +14,9 @@
  * moment, and that is SWIM working, not failing. */
 #define WANT_LIVE 0xff
 
-enum scenario { SC_JOIN, SC_KILL, SC_LOSS, SC_STALL, SC_LEAVE, SC_PARTITION, SC_COUNT };
+enum scenario { SC_JOIN, SC_KILL, SC_LOSS, SC_STALL, SC_LEAVE, SC_PARTITION, SC_RESTART, SC_COUNT };
 static const char *const scenarioNames[SC_COUNT] = {"join", "kill", "loss", "stall", "leave",
-                                                    "partition"};
+                                                    "partition", "restart"};
 
 struct opts {
     uint64_t seeds;
@@ -419,6 +419,33 @@ static bool scPartition(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     return true;
 }
 
+/* A killed node comes back as a fresh process with the same name and address: it starts at
+ * incarnation 1, which everyone holds as dead, so it must learn that from its join and refute. */
+static bool scRestart(struct gossipsim_cluster *c, struct gossipsim_rng *r)
+{
+    if (!joinAll(c, r, 0))
+        return false;
+    int x = pickOther(r, c, -1);
+    gossipsim_kill(c, x);
+    if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), wantKilledDead,
+                       "killed node marked failed everywhere", NULL))
+        return false;
+    /* Down for a while longer, sometimes past the time dead members are still gossiped to. */
+    gossipsim_run(c, c->w.now + gossipsim_rng_below(r, 2 * c->base.gossip_to_dead_ms));
+    if (c->failed || gossipsim_start(c, x) != 0)
+        return false;
+    gossipsim_join(c, x, pickOther(r, c, x));
+    uint64_t took;
+    if (!runUntilAgree(c, c->w.now + convergeBound(&c->base, c->n), wantRunningAlive,
+                       "restarted node alive everywhere", &took))
+        return false;
+    gossipsim_tracef(&c->w, "node%d back everywhere in %llums at incarnation %llu", x,
+                     (unsigned long long)took, (unsigned long long)gossip_incarnation(c->node[x].g));
+    if (gossip_incarnation(c->node[x].g) < 2)
+        gossipsim_failf(c, "node%d is alive everywhere without refuting its death", x);
+    return !c->failed;
+}
+
 /* ---- driver ---- */
 
 static int pickN(struct gossipsim_rng *r)
@@ -492,6 +519,9 @@ static struct result runSeed(uint64_t seed, const struct opts *o)
         break;
     case SC_PARTITION:
         ok = scPartition(&c, &r);
+        break;
+    case SC_RESTART:
+        ok = scRestart(&c, &r);
         break;
     default:
         break;
