@@ -68,7 +68,8 @@ static void conn_process(struct http_conn *hc);
 
 /* ---- responses ---- */
 
-static void put(struct buf *b, bool *bad, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(struct buf *b, bool *bad, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void put(struct buf *b, bool *bad, const char *fmt, ...)
 {
@@ -93,7 +94,8 @@ static int write_head(struct http_conn *hc, int status, const char *ctype, long 
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
-    if (gmtime_r(&now, &tm) != NULL && strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+    if (gmtime_r(&now, &tm) != NULL &&
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
         put(&h, &bad, "Date: %s\r\n", date);
     if (buf_append(&h, r->hdrs.data, r->hdrs.len) != 0)
         bad = true;

@@ -1,6 +1,5 @@
-/* test_http_server.c — the HTTP server end to end on 127.0.0.1 with raw client sockets driven
- * against loop_run_once: routing, keep-alive, pipelining, deferred answers, cancel, timeouts,
- * limits, the connection cap and streaming. */
+/* test_http_server.c — the server end to end on 127.0.0.1, raw sockets against loop_run_once:
+ * routing, keep-alive, pipelining, deferred answers, cancel, timeouts, limits, cap, streaming. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -571,7 +570,8 @@ static void bad_requests_get_status_and_close(void **state)
     /* a body of exactly the limit is fine */
     cli_open(&h, &c);
     char req[1200];
-    int n = snprintf(req, sizeof req, "PUT /v1/kv/b HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    int n = snprintf(req, sizeof req,
+                     "PUT /v1/kv/b HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
     memset(req + n, 'v', 1000);
     cli_send(&c, req, (size_t)n + 1000);
     assert_int_equal(cli_resp(&h, &c, &p), HTTP_PARSE_DONE);
