@@ -150,4 +150,34 @@ int state_query_kv_list(const struct state *st, const char *prefix, struct buf *
 int state_query_kv_keys(const struct state *st, const char *prefix, const char *separator,
                         struct buf *out, uint64_t *index);
 
+/* ---- typed lookups, for DNS answers and the leader's catalog reconciliation ---- */
+
+/* The address of a node, or NULL when unknown; valid until the next apply or restore. */
+const char *state_node_address(const struct state *st, const char *node);
+
+struct state_node_view {
+    const char *name, *address, *datacenter;
+};
+/* Calls fn for every node in name order. */
+void state_nodes_each(const struct state *st,
+                      void (*fn)(void *ctx, const struct state_node_view *node), void *ctx);
+
+/* A check's status (enum state_check_status), or 0 when the node has no such check. */
+int state_check_status(const struct state *st, const char *node, const char *check_id);
+
+struct state_instance {
+    const char *node, *address, *service_id, *service;
+    const char *const *tags;
+    size_t n_tags;
+    uint16_t port;
+    /* The worst status among the instance's checks and its node's node-level checks (passing
+     * when there are none): DNS leaves out critical instances. */
+    enum state_check_status worst;
+};
+/* Calls fn for every instance of service (tag: NULL, or matched ignoring case) in (node, ID)
+ * order; returns how many. Pointers are valid until the next apply or restore. */
+size_t state_service_instances(const struct state *st, const char *service, const char *tag,
+                               void (*fn)(void *ctx, const struct state_instance *inst),
+                               void *ctx);
+
 #endif

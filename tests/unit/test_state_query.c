@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -217,6 +218,57 @@ static void overflow_rolls_back(void **state)
     buf_free(&b);
 }
 
+static void collect_node(void *ctx, const struct state_node_view *n)
+{
+    struct buf *b = ctx;
+    assert_int_equal(buf_append(b, n->name, strlen(n->name)), 0);
+    assert_int_equal(buf_append(b, "@", 1), 0);
+    assert_int_equal(buf_append(b, n->address, strlen(n->address)), 0);
+    assert_int_equal(buf_append(b, ";", 1), 0);
+}
+
+static void collect_instance(void *ctx, const struct state_instance *in)
+{
+    struct buf *b = ctx;
+    char line[160];
+    int n = snprintf(line, sizeof line, "%s/%s/%s@%s:%u tags=%zu worst=%d;", in->node,
+                     in->service_id, in->service, in->address, in->port, in->n_tags,
+                     (int)in->worst);
+    assert_int_equal(buf_append(b, line, (size_t)n), 0);
+}
+
+static void typed_lookups(void **state)
+{
+    const struct state *st = *state;
+    assert_string_equal(state_node_address(st, "n2"), "10.0.0.2");
+    assert_null(state_node_address(st, "n9"));
+    assert_int_equal(state_check_status(st, "n2", "web-http"), STATE_WARNING);
+    assert_int_equal(state_check_status(st, "n1", "serfHealth"), STATE_PASSING);
+    assert_int_equal(state_check_status(st, "n1", "web-http"), 0);
+    struct buf b;
+    buf_init(&b, 0);
+    state_nodes_each(st, collect_node, &b);
+    assert_int_equal(b.len, strlen("n1@10.0.0.1;n2@10.0.0.2;"));
+    assert_memory_equal(b.data, "n1@10.0.0.1;n2@10.0.0.2;", b.len);
+    buf_clear(&b);
+    /* n2's web carries the warning check; its db only the passing node check. */
+    assert_int_equal(state_service_instances(st, "web", NULL, collect_instance, &b), 2);
+    const char *want = "n1/web1/web@10.0.0.1:80 tags=2 worst=1;n2/web/web@10.0.0.2:8080 tags=2 worst=2;";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    buf_clear(&b);
+    assert_int_equal(state_service_instances(st, "web", "MASTER", collect_instance, &b), 1);
+    buf_clear(&b);
+    assert_int_equal(state_service_instances(st, "db", NULL, collect_instance, &b), 1);
+    want = "n2/db/db@10.0.0.2:5432 tags=0 worst=1;";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    buf_clear(&b);
+    assert_int_equal(state_service_instances(st, "nope", NULL, collect_instance, &b), 0);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +278,7 @@ int main(void)
         cmocka_unit_test(base64_all_tail_lengths),
         cmocka_unit_test(empty_state_index_is_one),
         cmocka_unit_test_setup_teardown(overflow_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(typed_lookups, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
