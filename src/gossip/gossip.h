@@ -95,7 +95,10 @@ uint64_t gossip_next_deadline(const struct gossip *g);
 int gossip_recv(struct gossip *g, const struct gossip_packet *p);
 
 /* Starts a join push-pull with each address; 0, or -1 if leaving/left or n == 0. Joining A to B
- * or B to A gives the same cluster. Failures surface as events or the glue's connect errors. */
+ * or B to A gives the same cluster. Failures surface as events or the glue's connect errors. The
+ * receiving side refuses a join whose table claims a name it holds at another address, or whose
+ * gossip protocol range (tags proto_min..proto_max, when both state one) does not overlap its own:
+ * the joiner gets JOIN_ERR with the reason. */
 int gossip_join(struct gossip *g, const struct gossip_addr *addrs, size_t n);
 /* Graceful leave: raises the incarnation, broadcasts the intent and reports leave_done once it has
  * been sent retransmit-limit times, no peer is alive, or leave_timeout_ms passed. -1 if already. */

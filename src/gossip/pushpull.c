@@ -40,13 +40,25 @@ int gossip_push_pull_send(struct gossip *g, const struct gossip_addr *to, bool j
 /* A joiner that claims a name held at another address by a live member (or a failed one not yet
  * reclaimable) is refused whole: merging the rest of its table would make two clusters half-agree
  * about who that name is. A left member's name is free. */
-static bool join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m, char *err, size_t errlen,
-                          struct gossip_member *holder, struct gossip_addr *claim)
+enum { JOIN_OK, JOIN_NAME_TAKEN, JOIN_VERSION };
+
+static int join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m, char *err, size_t errlen,
+                         struct gossip_member *holder, struct gossip_addr *claim)
 {
+    const struct gossip_tags *mine = &g->cfg.tags;
     for (uint32_t i = 0; i < m->n_states; i++) {
         const struct gossip_member *s = &m->states[i];
         if (!gossip_name_ok(s->name) || (s->state != GOSSIP_STATE_ALIVE && s->state != GOSSIP_STATE_SUSPECT))
             continue;
+        /* Versions are only compared when both sides state them (proto_max 0 = unstated). */
+        if (mine->proto_max && s->tags.proto_max &&
+            (s->tags.proto_max < mine->proto_min || s->tags.proto_min > mine->proto_max)) {
+            snprintf(err, errlen, "node \"%s\" speaks gossip protocol %u..%u, this node %u..%u", s->name,
+                     s->tags.proto_min, s->tags.proto_max, mine->proto_min, mine->proto_max);
+            *holder = *s;
+            *claim = s->addr;
+            return JOIN_VERSION;
+        }
         const struct gossip_node *n = gossip_node_find(g, s->name);
         if (!n || gossip_addr_equal(&n->m.addr, &s->addr) || n->m.state == GOSSIP_STATE_LEFT)
             continue;
@@ -64,9 +76,9 @@ static bool join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m
             snprintf(err, errlen, "node name \"%s\" is already in use by %s (claimed by %s)", s->name, a, b);
         *holder = n->m;
         *claim = s->addr;
-        return true;
+        return JOIN_NAME_TAKEN;
     }
-    return false;
+    return JOIN_OK;
 }
 
 static void merge(struct gossip *g, const struct gossip_msg_push_pull *m)
@@ -112,8 +124,11 @@ void gossip_on_push_pull(struct gossip *g, const struct gossip_packet *p, const 
         char err[GOSSIP_ERR_MAX];
         struct gossip_member holder;
         struct gossip_addr claim;
-        if (join_conflict(g, m, err, sizeof err, &holder, &claim)) {
-            gossip_emit(g, GOSSIP_EV_CONFLICT, &holder);
+        int why = join_conflict(g, m, err, sizeof err, &holder, &claim);
+        if (why != JOIN_OK) {
+            if (why == JOIN_NAME_TAKEN)
+                g->stats.conflicts++;
+            gossip_emit(g, why == JOIN_NAME_TAKEN ? GOSSIP_EV_CONFLICT : GOSSIP_EV_NOTICE, &holder);
             if (g->n_events) {
                 struct gossip_event *e = &g->events[g->n_events - 1];
                 e->other = claim;

@@ -433,6 +433,26 @@ static void through_the_wire_codec(void **state)
     tn_free(t);
 }
 
+static void join_refused_on_protocol_mismatch(void **state)
+{
+    (void)state;
+    struct tnet *t = tn_new(3, 67);
+    for (int i = 0; i < 3; i++) {
+        t->cfg[i].tags.proto_min = i == 2 ? 3 : 1;
+        t->cfg[i].tags.proto_max = i == 2 ? 4 : 2;
+        t->cfg[i].tags.proto_cur = t->cfg[i].tags.proto_max;
+    }
+    tn_start_all(t);
+    tn_join(t, 1, 0);
+    tn_run(t, 500);
+    tn_join(t, 2, 0);
+    tn_run(t, 2000);
+    assert_true(tn_converged(t, 3));
+    assert_int_equal(tn_state(t, 0, "n2"), 0);
+    assert_int_equal(tn_events_text(t, 2, GOSSIP_EV_JOIN_ERR, "speaks gossip protocol 3..4, this node 1..2"), 1);
+    tn_free(t);
+}
+
 /* A failed member still holds its name: a newcomer at another address is told how to free it. */
 static void name_of_failed_member_needs_force_leave(void **state)
 {
@@ -522,6 +542,7 @@ int main(void)
         cmocka_unit_test(force_leave_turns_failed_into_left),
         cmocka_unit_test(through_the_wire_codec),
         cmocka_unit_test(name_of_failed_member_needs_force_leave),
+        cmocka_unit_test(join_refused_on_protocol_mismatch),
         cmocka_unit_test(slow_node_does_not_fail_healthy_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
