@@ -177,11 +177,20 @@ struct stream_ctx {
     http_body_fn fn;
     void *ctx;
     int stopped;
+    struct http_parser *p;
+    size_t max_body;
 };
 
 static int stream_body(void *ctx, const uint8_t *p, size_t n)
 {
     struct stream_ctx *sc = ctx;
+    /* An error answer is text for the user, not stream data: keep it (bounded) for resp->body. */
+    if (sc->p->msg.status >= 300) {
+        struct buf *b = &sc->p->msg.body;
+        if (n > sc->max_body - b->len)
+            n = sc->max_body - b->len;
+        return buf_append(b, p, n);
+    }
     if (sc->fn(sc->ctx, p, n) != 0) {
         sc->stopped = 1;
         return -1;
@@ -204,7 +213,7 @@ static int do_request(const char *addr, const char *method, const char *target,
     struct http_limits lim = {.max_head = RESP_MAX_HEAD, .max_body = o.max_body};
     memset(resp, 0, sizeof *resp);
     http_parser_init(&resp->p, HTTP_PARSE_RESPONSE, &lim);
-    struct stream_ctx sc = {on_body, ctx, 0};
+    struct stream_ctx sc = {on_body, ctx, 0, &resp->p, o.max_body};
     if (on_body != NULL)
         http_parser_set_body_fn(&resp->p, stream_body, &sc);
     if (strcmp(method, "HEAD") == 0)
@@ -284,7 +293,7 @@ static int do_request(const char *addr, const char *method, const char *target,
     if (rc != 0)
         return -1;
     resp->status = resp->p.msg.status;
-    if (on_body == NULL) {
+    if (on_body == NULL || resp->status >= 300) {
         struct buf *b = &resp->p.msg.body;
         if (buf_reserve(b, 1) != 0) {
             snprintf(err, errlen, "out of memory");

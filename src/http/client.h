@@ -21,7 +21,7 @@ struct http_client_header {
 
 struct http_client_resp {
     int status;
-    const char *body; /* NUL-terminated (the NUL not counted); NULL when streamed */
+    const char *body; /* NUL-terminated (the NUL not counted); NULL when streamed (2xx) */
     size_t body_len;
     struct http_parser p; /* owns the headers and body */
 };
@@ -36,8 +36,9 @@ int http_client_request(const char *addr, const char *method, const char *target
                         size_t body_len, const struct http_client_opts *opts,
                         struct http_client_resp *resp, char *err, size_t errlen);
 
-/* The same, but the response body goes to on_body piece by piece as it arrives (monitor), with no
- * size limit. A nonzero return from on_body stops reading: that is a 0 return, not an error. */
+/* The same, but a 2xx body goes to on_body piece by piece as it arrives (monitor), with no size
+ * limit; any other status collects its body (the error text) in resp->body as usual. A nonzero
+ * return from on_body stops reading: that is a 0 return, not an error. */
 int http_client_stream(const char *addr, const char *method, const char *target,
                        const struct http_client_header *hdrs, size_t nhdrs, const void *body,
                        size_t body_len, const struct http_client_opts *opts, http_body_fn on_body,

@@ -267,6 +267,17 @@ static void streaming_monitor(void **state)
     http_client_resp_free(&r);
     buf_free(&l.b);
 
+    /* an error answer is not streamed: its text lands in the body */
+    buf_init(&l.b, 0);
+    assert_int_equal(http_client_stream(addr, "GET", "/nope", NULL, 0, NULL, 0, NULL, on_lines,
+                                        &l, &r, err, sizeof err),
+                     0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "404 page not found\n");
+    assert_int_equal(l.b.len, 0);
+    http_client_resp_free(&r);
+    buf_free(&l.b);
+
     /* the server child noticed the reader leaving and keeps serving */
     assert_int_equal(
         http_client_request(addr, "GET", "/chunked", NULL, 0, NULL, 0, NULL, &r, err, sizeof err),
