@@ -29,6 +29,16 @@
  *     resolved to log memory in raft_ready; leader traffic is dropped from the outbox when
  *     leadership is lost, and compaction runs only inside raft_advance, before anything new is
  *     queued (the outbox is empty then), so a range is always present when resolved.
+ * (11) A server may campaign if it is a voter of the newest configuration, or of the previous
+ *     one while the newest (its own removal) is uncommitted: otherwise a leader that stepped
+ *     down before committing its removal could leave a cluster where nobody can win.
+ * (12) Nothing reports lost messages to the core: a replicating follower that made no
+ *     progress over two heartbeats while behind is probed again from its match index, a
+ *     reply while the in-flight window is full frees a slot, and an unanswered snapshot is
+ *     resent after two election timeouts.
+ * (13) Leader stickiness: with check_quorum, a server that heard a leader within the election
+ *     timeout ignores vote requests of higher terms (unless sent after TimeoutNow), and a
+ *     pre-vote never changes anybody's term; a partitioned server rejoins without disruption.
  *
  * ROLES
  *
