@@ -55,6 +55,9 @@ uint64_t state_last_index(const struct state *st)
 enum state_err state_apply(struct state *st, uint64_t index, const void *data, size_t len,
                            struct state_result *res)
 {
+    struct state_result ignored;
+    if (!res)
+        res = &ignored;
     if (index <= st->last_index) {
         state_result_set(res, STATE_EINDEX, "apply at index %llu, not after last applied %llu",
                          (unsigned long long)index, (unsigned long long)st->last_index);

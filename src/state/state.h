@@ -60,7 +60,7 @@ void state_set_watch(struct state *st, state_watch_fn fn, void *ctx);
 
 /* Applies one committed command at Raft index `index` (> state_last_index). A malformed or refused
  * command changes nothing but the last applied index, and every server refuses it identically.
- * Returns res->err (also filled in res, which must not be NULL). */
+ * Returns the error, also filled in res (which may be NULL when the outcome is not needed). */
 enum state_err state_apply(struct state *st, uint64_t index, const void *data, size_t len,
                            struct state_result *res);
 
