@@ -149,7 +149,8 @@ struct raft_ready {
     size_t n_reads;
 
     /* The FSM should take a snapshot at its applied index and call raft_snapshot_done after
-     * raft_advance (which zeroes rd: keep the flag). Reported once per threshold crossing. */
+     * raft_advance (which zeroes rd: keep the flag). Reported once, then again only after
+     * raft_snapshot_done and another snapshot_threshold applied entries. */
     bool snapshot_wanted;
 };
 
