@@ -1,5 +1,6 @@
 /* lib_raftsim_scenarios.c — scripted, deterministic Raft scenarios over the simulated cluster, one
- * per known hard case: isolated leader, leader crash inside a Ready, the chain partition, removal. */
+ * per known hard case: isolated leader, leader crash inside a Ready, the chain partition, removal,
+ * transfer, a join that needs InstallSnapshot. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,7 @@
 
 #define ELECTION (10 * RAFTSIM_TICK)
 
-static struct raftsim_cluster *setup(unsigned n, bool trace)
+static struct raftsim_cluster *setup(unsigned n, uint64_t snap_threshold, bool trace)
 {
     struct raftsim_cluster *c = calloc(1, sizeof *c);
     if (!c)
@@ -15,7 +16,8 @@ static struct raftsim_cluster *setup(unsigned n, bool trace)
     raftsim_cluster_init(c, 1, trace);
     c->net.delay_min = 1;
     c->net.delay_max = 3;
-    c->snap_threshold = 1000; /* scenarios look at logs, not snapshots */
+    c->snap_threshold = snap_threshold ? snap_threshold : 1000; /* most look at logs */
+    c->snap_trailing = 2;
     if (raftsim_cluster_start(c, n)) {
         raftsim_cluster_free(c);
         free(c);
@@ -221,20 +223,78 @@ static bool remove_leader(struct raftsim_cluster *c)
     return commit_some(c, 3, 20 * ELECTION) && until_settled(c, 20 * ELECTION);
 }
 
+/* Leadership moves to a chosen follower within two election timeouts, and commits continue. */
+static bool transfer(struct raftsim_cluster *c)
+{
+    raft_id l = until_leader(c, 20 * ELECTION);
+    if (!l || !commit_some(c, 3, 20 * ELECTION))
+        return false;
+    raft_id to = l % 3 + 1;
+    int rc = raft_transfer_leadership(&c->nodes[l].core, to);
+    if (rc) {
+        raftsim_check_fail(&c->chk, "raft_transfer_leadership(%llu): %s", (unsigned long long)to,
+                           raft_strerror(rc));
+        return false;
+    }
+    uint64_t end = c->now + 2 * ELECTION;
+    while (c->now < end && raftsim_leader(c) != to)
+        if (!raftsim_run_until(c, c->now + RAFTSIM_TICK))
+            return false;
+    if (raftsim_leader(c) != to) {
+        raftsim_check_fail(&c->chk, "transfer n%llu -> n%llu: leader is n%llu after 2 timeouts",
+                           (unsigned long long)l, (unsigned long long)to,
+                           (unsigned long long)raftsim_leader(c));
+        return false;
+    }
+    return commit_some(c, 3, 10 * ELECTION) && until_settled(c, 10 * ELECTION);
+}
+
+/* A fresh server joins after the log was compacted past its start: it must catch up through
+ * InstallSnapshot, be promoted, and apply everything. */
+static bool join_after_compaction(struct raftsim_cluster *c)
+{
+    raft_id l = until_leader(c, 20 * ELECTION);
+    if (!l || !commit_some(c, 40, 40 * ELECTION))
+        return false;
+    if (raftsim_node_create(c, 4))
+        return false;
+    l = raftsim_leader(c);
+    int rc = l ? raft_add_server(&c->nodes[l].core, 4, "10.0.0.4:8300") : RAFT_ENOTLEADER;
+    if (rc) {
+        raftsim_check_fail(&c->chk, "raft_add_server(4): %s", raft_strerror(rc));
+        return false;
+    }
+    if (!commit_some(c, 3, 20 * ELECTION) || !until_settled(c, 20 * ELECTION))
+        return false;
+    l = raftsim_leader(c);
+    const struct raft_server *sv = raft_config_find(raft_configuration(&c->nodes[l].core), 4);
+    if (!sv || !sv->voter || c->installs == 0) {
+        raftsim_check_fail(&c->chk, "n4 %s after joining",
+                           !sv            ? "is not a member"
+                           : !sv->voter   ? "was never promoted"
+                                          : "caught up without InstallSnapshot: nothing compacted?");
+        return false;
+    }
+    return true;
+}
+
 struct scenario {
     const char *name;
     unsigned servers;
+    uint64_t snap_threshold; /* 0: large enough never to compact */
     bool (*run)(struct raftsim_cluster *c);
 };
 
 static const struct scenario scenarios[] = {
-    {"partition-leader", 3, partition_leader},
-    {"crash-leader-after-send", 3, crash_after_send},
-    {"crash-leader-before-sync", 3, crash_before_sync},
-    {"crash-leader-after-sync", 3, crash_after_sync},
-    {"crash-leader-before-advance", 3, crash_before_advance},
-    {"chain", 3, chain},
-    {"remove-leader", 3, remove_leader},
+    {"partition-leader", 3, 0, partition_leader},
+    {"crash-leader-after-send", 3, 0, crash_after_send},
+    {"crash-leader-before-sync", 3, 0, crash_before_sync},
+    {"crash-leader-after-sync", 3, 0, crash_after_sync},
+    {"crash-leader-before-advance", 3, 0, crash_before_advance},
+    {"chain", 3, 0, chain},
+    {"remove-leader", 3, 0, remove_leader},
+    {"transfer", 3, 0, transfer},
+    {"join-after-compaction", 3, 8, join_after_compaction},
 };
 
 void raftsim_scenarios_run(const char *name, const char *argv0, bool trace, bool verbose,
@@ -246,7 +306,7 @@ void raftsim_scenarios_run(const char *name, const char *argv0, bool trace, bool
         if (strcmp(name, "all") && strcmp(name, s->name))
             continue;
         any = true;
-        struct raftsim_cluster *c = setup(s->servers, trace);
+        struct raftsim_cluster *c = setup(s->servers, s->snap_threshold, trace);
         bool ok = c && s->run(c);
         if (ok) {
             (*passed)++;
