@@ -682,6 +682,33 @@ static void streaming_lines_end_and_cancel(void **state)
     h_stop(&h);
 }
 
+static void http10_stream_is_raw_and_closes(void **state)
+{
+    (void)state;
+    struct h h;
+    h_start(&h, NULL);
+    struct cli c;
+    cli_open(&h, &c);
+    cli_sends(&c, "GET /stream HTTP/1.0\r\n\r\n");
+    PUMP_UNTIL(&h, &c, h.pending != NULL);
+    assert_ptr_equal(http_req_server(h.pending), h.s);
+    assert_int_equal(loop_addr_port(http_req_peer(h.pending)) != 0, 1);
+    assert_int_equal(http_stream_write(h.pending, "a\n", 2), 0);
+    assert_int_equal(http_stream_write(h.pending, "b\n", 2), 0);
+    assert_int_equal(http_stream_end(h.pending), 0);
+    h.pending = NULL;
+    wait_eof(&h, &c); /* the close is what ends a body without length or chunks */
+    struct http_parser p;
+    assert_int_equal(cli_resp(&h, &c, &p), HTTP_PARSE_DONE);
+    assert_false(p.msg.chunked);
+    assert_null(http_msg_header(&p.msg, "Content-Length"));
+    assert_int_equal(p.msg.body.len, 4);
+    assert_memory_equal(p.msg.body.data, "a\nb\n", 4);
+    http_parser_free(&p);
+    cli_close(&c);
+    h_stop(&h);
+}
+
 static void slow_stream_reader_is_dropped(void **state)
 {
     (void)state;
@@ -751,6 +778,7 @@ int main(void)
         cmocka_unit_test(expect_continue_gets_100_first),
         cmocka_unit_test(connection_cap_refuses_with_503),
         cmocka_unit_test(streaming_lines_end_and_cancel),
+        cmocka_unit_test(http10_stream_is_raw_and_closes),
         cmocka_unit_test(slow_stream_reader_is_dropped),
         cmocka_unit_test(pretty_printer_shapes),
     };
