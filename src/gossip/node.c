@@ -52,6 +52,7 @@ struct gossip_node {
     struct loop_udp *udp;
     struct loop_listener *tcp;
     struct gossip_snapshot *snap;
+    char name[GOSSIP_NAME_MAX];
     char addr_text[LOOP_ADDR_STRLEN];
     uint64_t hook;
     uint64_t timer;
@@ -174,7 +175,7 @@ static void log_event(struct gossip_node *n, const struct gossip_event *ev)
 {
     char ip[64], at[LOOP_ADDR_STRLEN];
     const struct gossip_member *m = &ev->member;
-    bool self = m->name[0] != '\0' && strcmp(m->name, gossip_member_at(n->g, 0)->name) == 0;
+    bool self = strcmp(m->name, n->name) == 0;
     switch (ev->type) {
     case GOSSIP_EV_JOIN:
         log_printf(n->lg, LOG_INFO, "serf", "EventMemberJoin: %s %s", m->name,
@@ -316,6 +317,8 @@ static void stream_timeout(struct loop *l, uint64_t id, void *ctx)
 static void stream_on_data(struct loop_conn *c, struct buf *in, void *ctx)
 {
     struct stream *s = ctx;
+    if (s == NULL) /* its node was closed; the loop is about to free the connection */
+        return;
     struct gossip_node *n = s->n;
     if (s->answered && s->outbound)
         return;
@@ -364,6 +367,8 @@ static void stream_on_close(struct loop_conn *c, enum loop_close_reason why, int
 {
     (void)c;
     struct stream *s = ctx;
+    if (s == NULL)
+        return;
     struct gossip_node *n = s->n;
     if (s->timer)
         loop_timer_cancel(n->l, s->timer);
@@ -609,6 +614,7 @@ struct gossip_node *gossip_node_open(struct loop *l, const struct gossip_node_op
     else
         gossip_config_default(&c);
     snprintf(c.name, sizeof c.name, "%s", opts->name);
+    snprintf(n->name, sizeof n->name, "%s", opts->name);
     c.tags = opts->tags;
     c.msg_size = gossip_wire_msg_size;
     c.packet_overhead = GOSSIP_WIRE_DGRAM_HDR;
