@@ -615,3 +615,31 @@ bool raftsim_run_until(struct raftsim_cluster *c, uint64_t until)
     }
     return !c->chk.failed;
 }
+
+void raftsim_dump(const struct raftsim_cluster *c, FILE *out)
+{
+    for (raft_id id = 1; id < RAFTSIM_MAX_IDS; id++) {
+        const struct raftsim_node *nd = &c->nodes[id];
+        if (!nd->exists)
+            continue;
+        const struct raftsim_image *im = &nd->disk.cache;
+        if (!nd->up) {
+            fprintf(out, "  n%llu down%s: durable term %llu vote %llu snap %llu last %llu\n",
+                    (unsigned long long)id, nd->removed ? " (removed)" : "",
+                    (unsigned long long)im->term, (unsigned long long)im->vote,
+                    (unsigned long long)(im->has_snap ? im->snap_index : 0),
+                    (unsigned long long)raftsim_image_last_index(im));
+            continue;
+        }
+        const struct raft *r = &nd->core;
+        fprintf(out,
+                "  n%llu %s term %llu vote %llu leader %llu commit %llu applied %llu snap %llu "
+                "last %llu/%llu%s\n",
+                (unsigned long long)id, raft_role_name(raft_state(r)),
+                (unsigned long long)raft_term(r), (unsigned long long)raft_vote(r),
+                (unsigned long long)raft_leader(r), (unsigned long long)raft_commit_index(r),
+                (unsigned long long)nd->fsm.applied, (unsigned long long)raft_snapshot_index(r),
+                (unsigned long long)raft_last_index(r), (unsigned long long)raft_last_term(r),
+                nd->in_config ? "" : " (not a member)");
+    }
+}

@@ -146,6 +146,9 @@ void raftsim_client_reads(struct raftsim_cluster *c, struct raftsim_node *nd,
                           const struct raft_read_state *rs, size_t n);
 void raftsim_client_forget(struct raftsim_cluster *c, raft_id id);
 
+/* One line per server: role, term, vote, leader, commit, applied, snapshot, last index. */
+void raftsim_dump(const struct raftsim_cluster *c, FILE *out);
+
 /* Cross-server checks that are too costly for every step: log matching over all pairs. */
 void raftsim_check_all_logs(struct raftsim_cluster *c);
 

@@ -81,8 +81,13 @@ static bool run_seed(uint64_t seed, const struct sim_opts *so, char *why, size_t
     }
     if (ok)
         ok = raftsim_heal(c, HEAL_TIMEOUTS * c->election_ticks * RAFTSIM_TICK);
-    if (!ok)
+    if (!ok) {
         snprintf(why, whylen, "%s (t=%llu)", c->chk.why, (unsigned long long)c->now);
+        if (so->trace) {
+            printf("state at failure:\n");
+            raftsim_dump(c, stdout);
+        }
+    }
     if (so->verbose || so->trace)
         printf("seed %llu: %s n=%u t=%llu steps=%llu maxterm=%llu elections=%llu proposed=%llu "
                "acked=%llu reads=%llu snapshots=%llu installs=%llu restores=%llu crashes=%llu "
