@@ -95,6 +95,11 @@ void raft_node_close(struct raft_node *n)
 {
     if (n == NULL)
         return;
+    if (n->in_drive || n->closing) {
+        n->close_requested = true; /* from a callback: finish when the Ready loop unwinds */
+        return;
+    }
+    n->closing = true;
     raft_node_drive(n); /* persists and syncs whatever the core still has ready */
     raft_node_fire_events(n);
     raft_node_fail_all(n, n->failed ? RAFT_NODE_EFAILED : RAFT_NODE_ESHUTDOWN,
@@ -426,6 +431,8 @@ static int usable(const struct raft_node *n)
 {
     if (n->failed)
         return RAFT_NODE_EFAILED;
+    if (n->closing || n->close_requested)
+        return RAFT_NODE_ESHUTDOWN;
     if (n->core_busy)
         return RAFT_EINVAL; /* called from an FSM callback */
     return 0;

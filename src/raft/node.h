@@ -4,7 +4,8 @@
  * Threading and re-entrancy: everything runs on the one loop. The FSM callbacks (apply, snapshot,
  * restore) run inside the node's Ready processing and MUST NOT call any raft_node_ function.
  * Completion callbacks (done, read, leadership) run after the core released its Ready, so they
- * may call raft_node_propose and friends. None of them may call raft_node_close.
+ * may call raft_node_propose and friends. raft_node_close from any callback (fatal included) is
+ * deferred until the node's Ready processing unwinds.
  *
  * On disk, under DATA_DIR/raft/: the log segments and log-meta (logstore.h), meta (term and vote,
  * meta.h), snapshots/<term>-<index>.snap (the two newest are kept) and, for outage recovery only,

@@ -63,6 +63,8 @@ struct raft_node {
     bool failed;
     bool in_drive;
     bool core_busy; /* between raft_ready and raft_advance */
+    bool close_requested; /* raft_node_close from inside a callback: done when drive unwinds */
+    bool closing;         /* raft_node_close is running */
     enum raft_role role;
     raft_id leader;
 

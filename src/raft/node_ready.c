@@ -363,11 +363,13 @@ void raft_node_drive(struct raft_node *n)
         n->core_busy = false;
         if (want)
             take_snapshot(n);
-        if (n->failed)
+        if (n->failed || (n->close_requested && !n->closing))
             break;
         raft_node_fire_events(n);
     }
     n->in_drive = false;
-    if (!n->failed)
+    if (!n->failed && !n->close_requested)
         raft_node_fire_events(n);
+    if (n->close_requested && !n->closing)
+        raft_node_close(n); /* asked for by a callback while we were inside */
 }

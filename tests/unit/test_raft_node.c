@@ -58,7 +58,23 @@ struct fail_io {
     bool fail_sync;
 };
 
+struct read_got {
+    int calls;
+    int err;
+    uint64_t index;
+};
+
+struct fixture;
+
+/* Context of a done callback that closes the node it came from. */
+struct closer {
+    struct fixture *fx;
+    struct prop *p;
+};
+
 struct fixture {
+    struct closer closers[3];
+    struct read_got rg; /* outlives a failed test: its read may still be pending */
     struct logger lg;
     struct loop *l;
     char *lines;
@@ -568,12 +584,6 @@ static void three_nodes_from_peers_json_replicate(void **state)
                      RAFT_ENOTLEADER);
 }
 
-struct read_got {
-    int calls;
-    int err;
-    uint64_t index;
-};
-
 static void on_read(void *ctx, int err, uint64_t index)
 {
     struct read_got *g = ctx;
@@ -594,13 +604,12 @@ static void read_barrier_and_transfer(void **state)
     int L = start_cluster(fx);
     assert_true(L >= 0);
     propose_and_wait(fx, L, 0, 10);
-    static struct read_got g; /* outlives the test: a failed assertion leaves it pending */
-    memset(&g, 0, sizeof g);
-    assert_int_equal(raft_node_read_index(fx->nodes[L].rn, on_read, &g), 0);
-    assert_true(run_until(fx, read_done, &g, ITERS));
-    assert_int_equal(g.calls, 1);
-    assert_int_equal(g.err, 0);
-    assert_true(g.index >= fx->props[9].index); /* covers every acknowledged write */
+    struct read_got *g = &fx->rg;
+    assert_int_equal(raft_node_read_index(fx->nodes[L].rn, on_read, g), 0);
+    assert_true(run_until(fx, read_done, g, ITERS));
+    assert_int_equal(g->calls, 1);
+    assert_int_equal(g->err, 0);
+    assert_true(g->index >= fx->props[9].index); /* covers every acknowledged write */
     assert_true(fx->nodes[L].fsm.count >= 10);
 
     int T = (L + 1) % MAX_NODES;
@@ -844,6 +853,43 @@ static void snapshot_beyond_log_finishes_install_at_open(void **state)
     assert_true(fx->props[5].index > 500);
 }
 
+static void close_from_done(void *ctx, const struct raft_node_result *res)
+{
+    struct closer *c = ctx;
+    on_done(c->p, res);
+    struct fixture *fx = c->fx;
+    if (fx->nodes[0].rn != NULL) {
+        struct raft_node *rn = fx->nodes[0].rn;
+        fx->nodes[0].rn = NULL;
+        raft_node_close(rn);
+        /* Deferred: the node still answers, refusing new work. */
+        assert_int_equal(raft_node_propose(rn, "y", 1, on_done, &fx->props[9]),
+                         RAFT_NODE_ESHUTDOWN);
+    }
+}
+
+static void close_from_a_callback_is_deferred(void **state)
+{
+    struct fixture *fx = *state;
+    open_node(fx, 0, true);
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    for (int k = 0; k < 3; k++) {
+        fx->closers[k] = (struct closer){fx, &fx->props[k]};
+        assert_int_equal(raft_node_propose(fx->nodes[0].rn, "x", 1, close_from_done,
+                                           &fx->closers[k]),
+                         0);
+    }
+    struct want_props w = {0, 3};
+    assert_true(run_until(fx, props_done, &w, ITERS));
+    assert_null(fx->nodes[0].rn);
+    for (int i = 0; i < 5; i++)
+        assert_true(loop_run_once(fx->l, 0) >= 0); /* the freed node's hook and timer are gone */
+    assert_int_equal(fx->props[0].err, 0);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(fx->props[k].calls, 1);
+    assert_int_equal(fx->props[9].calls, 0);
+}
+
 static void fsync_failure_is_fatal(void **state)
 {
     struct fixture *fx = *state;
@@ -1016,6 +1062,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(leadership_lost_fails_pending_proposals, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_beyond_log_finishes_install_at_open, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(close_from_a_callback_is_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(fsync_failure_is_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_peers_json_refuses_to_start, setup, teardown),
     };
