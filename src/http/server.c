@@ -49,6 +49,7 @@ struct http_conn {
     bool closing;
     bool processing;
     bool sent_continue;
+    bool need_reset; /* the last response is complete; the parser still holds its request */
 };
 
 struct http_server {
@@ -142,10 +143,11 @@ static void finish(struct http_conn *hc, bool close)
             loop_conn_end(hc->c);
         return;
     }
-    http_parser_reset(&hc->p);
-    /* A deferred answer arrives from the owner's own callback: parse pipelined requests from a
-     * fresh loop pass, so their handlers never run inside the owner's iteration. */
-    if (!hc->processing && hc->in != NULL && hc->in->len > 0 && hc->resume_timer == 0)
+    /* The parser is reset only once the code that answered has returned: a handler may still read
+     * the request it just answered. A deferred answer arrives from the owner's own callback, so
+     * pipelined requests are parsed from a fresh loop pass, never inside the owner's iteration. */
+    hc->need_reset = true;
+    if (!hc->processing && hc->resume_timer == 0)
         hc->resume_timer = loop_timer_add(hc->s->l, 0, resume_fire, hc);
 }
 
@@ -449,10 +451,19 @@ static void send_error(struct http_conn *hc, int status, const char *msg)
     hc->closing = true;
 }
 
+static void reset_if_done(struct http_conn *hc)
+{
+    if (hc->need_reset && !hc->req.active && !hc->closing) {
+        hc->need_reset = false;
+        http_parser_reset(&hc->p);
+    }
+}
+
 static void conn_process(struct http_conn *hc)
 {
     hc->processing = true;
     while (!hc->closing && !hc->req.active && hc->in != NULL && hc->in->len > 0) {
+        reset_if_done(hc);
         if (hc->req_start_ms == 0)
             hc->req_start_ms = loop_now_ms();
         size_t used = 0;
@@ -474,6 +485,7 @@ static void conn_process(struct http_conn *hc)
         hc->req_start_ms = 0;
         dispatch(hc);
     }
+    reset_if_done(hc);
     hc->processing = false;
 }
 

@@ -118,6 +118,19 @@ static enum http_disposition h_stream(struct http_req *r, void *ctx)
     return HTTP_PENDING;
 }
 
+/* Answers first, then reads the request it answered (a big body, so a reset would free it). */
+static enum http_disposition h_after(struct http_req *r, void *ctx)
+{
+    struct h *h = ctx;
+    const struct http_message *m = http_req_msg(r);
+    http_respond_text(r, 200, "ok");
+    size_t good = 0;
+    for (size_t i = 0; i < m->body.len; i++)
+        good += m->body.data[i] == (uint8_t)('a' + i % 26);
+    h->calls = good == m->body.len && strcmp(m->path, "/after") == 0 ? (int)m->body.len : -1;
+    return HTTP_DONE;
+}
+
 static enum http_disposition h_noresp(struct http_req *r, void *ctx)
 {
     (void)r;
@@ -142,6 +155,7 @@ static void h_start(struct h *h, const struct http_server_opts *o)
     assert_int_equal(http_route_add(h->s, HTTP_GET, "/defer", h_defer, h), 0);
     assert_int_equal(http_route_add(h->s, HTTP_GET, "/stream", h_stream, h), 0);
     assert_int_equal(http_route_add(h->s, HTTP_GET, "/noresp", h_noresp, h), 0);
+    assert_int_equal(http_route_add(h->s, HTTP_PUT, "/after", h_after, h), 0);
     assert_int_equal(http_route_add(h->s, HTTP_GET, "no-slash", h_noresp, h), -1);
 }
 
@@ -682,6 +696,31 @@ static void streaming_lines_end_and_cancel(void **state)
     h_stop(&h);
 }
 
+static void request_readable_after_answering(void **state)
+{
+    (void)state;
+    struct h h;
+    h_start(&h, NULL);
+    struct cli c;
+    cli_open(&h, &c);
+    enum { BODY = 200 * 1024 };
+    char *req = malloc(BODY + 128);
+    assert_non_null(req);
+    for (int round = 0; round < 2; round++) {
+        int n = snprintf(req, 128, "PUT /after HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+                         BODY);
+        for (int i = 0; i < BODY; i++)
+            req[n + i] = (char)('a' + i % 26);
+        cli_send(&c, req, (size_t)n + BODY);
+        h.calls = 0;
+        expect(&h, &c, NULL, 200, "ok\n");
+        assert_int_equal(h.calls, BODY);
+    }
+    free(req);
+    cli_close(&c);
+    h_stop(&h);
+}
+
 static void http10_stream_is_raw_and_closes(void **state)
 {
     (void)state;
@@ -778,6 +817,7 @@ int main(void)
         cmocka_unit_test(expect_continue_gets_100_first),
         cmocka_unit_test(connection_cap_refuses_with_503),
         cmocka_unit_test(streaming_lines_end_and_cancel),
+        cmocka_unit_test(request_readable_after_answering),
         cmocka_unit_test(http10_stream_is_raw_and_closes),
         cmocka_unit_test(slow_stream_reader_is_dropped),
         cmocka_unit_test(pretty_printer_shapes),
