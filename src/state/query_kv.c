@@ -99,7 +99,8 @@ int state_query_kv_raw(const struct state *st, const char *key, struct buf *out,
 static size_t prefix_range(const struct state *st, struct state_str prefix, size_t *lo)
 {
     size_t i = *lo = state_vec_lower(&st->kv, &prefix, kv_entry_cmp, NULL);
-    while (i < st->kv.n && !strncmp(((const struct kv_entry *)st->kv.v[i])->key, prefix.p, prefix.n))
+    while (i < st->kv.n &&
+           !strncmp(((const struct kv_entry *)st->kv.v[i])->key, prefix.p, prefix.n))
         i++;
     return i;
 }

@@ -1,5 +1,5 @@
-/* state.h — the replicated state machine: Consul's catalog (nodes, services, checks) and KV store,
- * fed committed Raft commands, snapshotted and restored byte-for-byte, and queried as Consul JSON. */
+/* state.h — the replicated state machine: Consul's catalog (nodes, services, checks) and KV
+ * store, fed committed Raft commands, snapshotted and restored exactly, queried as Consul JSON. */
 #ifndef TRIBUNE_STATE_STATE_H
 #define TRIBUNE_STATE_STATE_H
 

@@ -87,13 +87,15 @@ struct state {
 /* Command op codes: protocol, append only. A command is u8 version (1), u8 op, then (str = u16
  * length + bytes, every integer big-endian, flags are one byte 0 or 1, nothing may follow):
  *   REGISTER           str node, str address, str datacenter,
- *                      u8 has_service [str id, str service, u16 n_tags, str tag * n_tags, u16 port],
+ *                      u8 has_service [str id, str service, u16 n_tags, str tag * n_tags,
+ *                                      u16 port],
  *                      u8 has_check [str id, str name, u8 status, str notes, str output,
  *                                    str service_id]
  *   DEREGISTER_NODE    str node
  *   DEREGISTER_SERVICE str node, str service_id
  *   DEREGISTER_CHECK   str node, str check_id
- *   KV_SET             str key, u64 flags, u32 value_len, value, u8 has_cas, u64 cas (0 unless has_cas)
+ *   KV_SET             str key, u64 flags, u32 value_len, value, u8 has_cas,
+ *                      u64 cas (0 unless has_cas)
  *   KV_DELETE          str key
  *   KV_DELETE_TREE     str prefix
  *   KV_DELETE_CAS      str key, u64 cas
