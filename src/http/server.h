@@ -14,7 +14,9 @@
 
 struct http_server;
 /* One request being answered. It belongs to the server: valid from the handler call until the
- * response is complete (http_respond*, http_stream_end) or the cancel callback has run. */
+ * response is complete (http_respond*, http_stream_end) or the cancel callback has run. Its
+ * message stays readable until the code that completed the response returns; after that the
+ * same object serves the connection's next request, so a completed r must be forgotten. */
 struct http_req;
 
 struct http_server_opts {
