@@ -92,6 +92,16 @@ static void bcast_drop(struct gossip *g, size_t i)
     g->bcasts[i] = g->bcasts[--g->n_bcasts];
 }
 
+/* Same, keeping the rest in order (gossip_bcast_take walks a sorted queue). */
+static void bcast_retire(struct gossip *g, size_t i)
+{
+    if (g->bcasts[i].leave)
+        g->leave_done = true;
+    bcast_unlink(g, &g->bcasts[i]);
+    memmove(&g->bcasts[i], &g->bcasts[i + 1], (g->n_bcasts - i - 1) * sizeof g->bcasts[0]);
+    g->n_bcasts--;
+}
+
 void gossip_bcast_forget(struct gossip *g, const char *node)
 {
     for (size_t i = 0; i < g->n_bcasts;) {
@@ -163,6 +173,10 @@ size_t gossip_bcast_take(struct gossip *g, struct gossip_msg *msgs, size_t cap, 
     size_t added = 0;
     for (size_t i = 0; i < g->n_bcasts && added < cap;) {
         size_t sz = gossip_msg_size(g, &g->bcasts[i].msg);
+        if (sz == 0) {
+            bcast_retire(g, i); /* the codec cannot encode it: it would sink the whole datagram */
+            continue;
+        }
         if (*used + sz > budget) {
             i++;
             continue;
@@ -170,12 +184,7 @@ size_t gossip_bcast_take(struct gossip *g, struct gossip_msg *msgs, size_t cap, 
         *used += sz;
         msgs[added++] = g->bcasts[i].msg;
         if (++g->bcasts[i].transmits >= limit) {
-            /* Retire by moving the tail down, which keeps the remainder in order. */
-            if (g->bcasts[i].leave)
-                g->leave_done = true;
-            bcast_unlink(g, &g->bcasts[i]);
-            memmove(&g->bcasts[i], &g->bcasts[i + 1], (g->n_bcasts - i - 1) * sizeof g->bcasts[0]);
-            g->n_bcasts--;
+            bcast_retire(g, i);
         } else {
             i++;
         }

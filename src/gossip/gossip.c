@@ -143,11 +143,14 @@ int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct
     if (!all)
         return -1;
     size_t used = g->cfg.packet_overhead;
+    bool encodable = true;
     for (size_t i = 0; i < n; i++) {
         all[i] = msgs[i];
-        used += gossip_msg_size(g, &msgs[i]);
+        size_t sz = gossip_msg_size(g, &msgs[i]);
+        encodable = encodable && sz > 0;
+        used += sz;
     }
-    if (used > g->cfg.udp_max) {
+    if (!encodable || used > g->cfg.udp_max) {
         free(all);
         return -1;
     }

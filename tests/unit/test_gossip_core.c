@@ -427,6 +427,39 @@ static void packets_never_exceed_udp_max(void **state)
     }
 }
 
+static size_t refuses_bad(const struct gossip_msg *m)
+{
+    if (m->type == GOSSIP_MSG_ALIVE && strcmp(m->u.alive.node, "bad") == 0)
+        return 0; /* the codec's way of saying "cannot encode this" */
+    return gossip_msg_size_bound(m);
+}
+
+/* An update the codec cannot encode is dropped alone instead of sinking every datagram it rides. */
+static void unencodable_update_is_dropped(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 41);
+    c.msg_size = refuses_bad;
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.size = refuses_bad;
+    w.ping_reply = ANSWER_ACK;
+    alive(g, "bad", 10, 1);
+    alive(g, "good", 11, 1);
+    for (uint64_t t = 0; t < 5000; t += 5) {
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    assert_true(find_alive(&w, 0, w.n_alive_seen, "good") != SIZE_MAX);
+    assert_true(find_alive(&w, 0, w.n_alive_seen, "bad") == SIZE_MAX);
+    struct gossip_stats st;
+    gossip_stats(g, &st);
+    assert_int_equal(st.queue_depth, 0);
+    gossip_free(g);
+}
+
 static void incarnation_rules(void **state)
 {
     (void)state;
@@ -666,6 +699,7 @@ int main(void)
         cmocka_unit_test(refuting_raises_health),
         cmocka_unit_test(broadcast_queue_order_and_retransmit_limit),
         cmocka_unit_test(packets_never_exceed_udp_max),
+        cmocka_unit_test(unencodable_update_is_dropped),
         cmocka_unit_test(incarnation_rules),
         cmocka_unit_test(dead_name_reclaim),
         cmocka_unit_test(hostile_input_is_ignored),
