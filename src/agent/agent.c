@@ -322,6 +322,8 @@ static int serve(struct agent *a)
     a->exit_code = 1; /* a loop that ends without a signal is a failure */
     if (loop_run(a->loop) != 0)
         a->exit_code = 1;
+    /* One more pass writes what is queued: the answer to /v1/agent/leave, the last monitor lines. */
+    loop_run_once(a->loop, 0);
     stop_all(a);
     loop_destroy(a->loop);
     log_printf(a->lg, LOG_INFO, "agent", "shutdown complete");

@@ -80,8 +80,8 @@ static void poll(struct loop *l, uint64_t id, void *ctx)
     struct agent *a = ctx;
     a->poll_timer = loop_timer_add(l, SERVER_POLL_MS, poll, a);
     raft_id leader = raft_node_leader_id(a->raft);
-    if (leader == 0 || leader == a->seen_leader)
-        return;
+    if (leader == 0 || leader == a->seen_leader || (leader == a->raft_id && !a->leader))
+        return; /* ours is announced after "cluster leadership acquired", as Consul orders it */
     const char *name = agent_server_name(a, leader);
     if (name == NULL)
         return;

@@ -59,7 +59,7 @@ static enum http_disposition h_query(struct http_req *r, void *vctx)
         return HTTP_DONE;
     }
     if (a->st == NULL) {
-        http_respond_text(r, 500, "No known Consul servers");
+        http_respond_text(r, 500, "this agent is a client: send catalog and KV requests to a server's HTTP API (forwarding is not implemented)");
         return HTTP_DONE;
     }
     if (qc->kind != Q_NODES && qc->kind != Q_SERVICES && *http_req_suffix(r) == '\0') {

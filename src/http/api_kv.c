@@ -129,7 +129,7 @@ static enum http_disposition h_kv(struct http_req *r, void *ctx)
         return HTTP_DONE;
     }
     if (a->st == NULL) {
-        http_respond_text(r, 500, "No known Consul servers");
+        http_respond_text(r, 500, "this agent is a client: send catalog and KV requests to a server's HTTP API (forwarding is not implemented)");
         return HTTP_DONE;
     }
     bool recurse = http_req_param(r, "recurse", &v);

@@ -32,7 +32,7 @@ HP=$((P + 2))
 http() {
   local fd
   : >"$W/resp"
-  exec {fd}<>"/dev/tcp/$2/$HP" 2>/dev/null || { echo 000 >"$W/status"; : >"$W/body"; return 1; }
+  { exec {fd}<>"/dev/tcp/$2/$HP"; } 2>/dev/null || { echo 000 >"$W/status"; : >"$W/body"; return 1; }
   printf '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' \
     "$1" "$3" "$2" >&"$fd"
   timeout 20 cat <&"$fd" >"$W/resp"
