@@ -356,6 +356,7 @@ int raft_node_open(struct loop *l, const struct raft_node_opts *o, const struct 
     opt.log = lg;
     opt.seed = o->seed ? o->seed : (o->id * 0x9e3779b97f4a7c15ull) ^ raft_node_now_ns();
     n->trailing = opt.snapshot_trailing;
+    n->threshold = opt.snapshot_threshold;
     struct raft_restore rs = {.term = ld.term, .vote = ld.vote,
                               .snapshot = ld.snap.index ? &ld.snap : NULL,
                               .entries = ld.entries, .n_entries = ld.n};
@@ -444,6 +445,8 @@ int raft_node_propose(struct raft_node *n, const void *data, size_t len, raft_no
     int rc = usable(n);
     if (rc)
         return rc;
+    if (len > RAFT_NODE_MAX_ENTRY)
+        return RAFT_ETOOBIG;
     if (n->n_props == n->cap_props) {
         size_t cap = n->cap_props ? n->cap_props * 2 : 64;
         struct raft_node_prop *v = realloc(n->props, cap * sizeof *v);

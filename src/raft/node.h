@@ -31,6 +31,9 @@
 #define RAFT_NODE_DEFAULT_ELECTION_TICKS 10
 #define RAFT_NODE_DEFAULT_HEARTBEAT_TICKS 1
 #define RAFT_NODE_SNAPSHOTS_KEPT 2
+/* The largest command accepted: an entry must fit in one wire frame (4 MiB) with its headers, or
+ * it could never be replicated and would wedge every follower behind it. */
+#define RAFT_NODE_MAX_ENTRY ((4u << 20) - 1024)
 #define RAFT_NODE_ERRMAX 256
 
 /* Errors of the node's own, beside enum raft_err (raft_node_strerror covers both). */
@@ -115,8 +118,8 @@ typedef void (*raft_node_done_fn)(void *ctx, const struct raft_node_result *res)
 
 /* Proposes a COMMAND entry (data copied). 0: done(ctx, res) will be called exactly once, when the
  * entry is applied locally or it fails. Otherwise an error and done is never called:
- * RAFT_ENOTLEADER (forward to raft_node_leader_addr), RAFT_ETRANSFER, RAFT_ETOOBIG, RAFT_ENOMEM,
- * RAFT_NODE_EFAILED. */
+ * RAFT_ENOTLEADER (forward to raft_node_leader_addr), RAFT_ETRANSFER, RAFT_ETOOBIG (above
+ * RAFT_NODE_MAX_ENTRY), RAFT_ENOMEM, RAFT_NODE_EFAILED, RAFT_NODE_ESHUTDOWN. */
 int raft_node_propose(struct raft_node *n, const void *data, size_t len, raft_node_done_fn done,
                       void *ctx);
 

@@ -52,6 +52,8 @@ struct raft_node {
     raft_id id;
     unsigned tick_ms;
     uint64_t trailing;
+    uint64_t threshold;
+    uint64_t snap_retry_at; /* a refused snapshot is retried once applied reaches this; 0: none */
 
     struct raft core;
     bool core_ok;

@@ -278,9 +278,12 @@ static void take_snapshot(struct raft_node *n)
     struct buf b;
     buf_init(&b, RAFT_SNAPFILE_MAX);
     if (n->fsm.snapshot(n->fsm.ctx, &b) != 0 || b.len > UINT32_MAX) {
-        log_printf(n->lg, LOG_WARN, "raft", "the state machine refused a snapshot at index %" PRIu64,
-                   idx);
+        log_printf(n->lg, LOG_WARN, "raft",
+                   "the state machine refused a snapshot at index %" PRIu64 "; retrying after %" PRIu64
+                   " more entries",
+                   idx, n->threshold);
         buf_free(&b);
+        n->snap_retry_at = idx + n->threshold; /* the core asks once per threshold crossing */
         return;
     }
     struct raft_snapshot s = {.index = idx, .term = term, .config = n->applied_cfg,
@@ -296,8 +299,10 @@ static void take_snapshot(struct raft_node *n)
     if (rc != RAFT_OK) {
         log_printf(n->lg, LOG_WARN, "raft", "snapshot %" PRIu64 " not taken by the core: %s", idx,
                    raft_strerror(rc));
+        n->snap_retry_at = idx + n->threshold;
         return;
     }
+    n->snap_retry_at = 0;
     /* Keep the trailing log, and never compact past the previous snapshot: if the newest file
      * rots, open falls back to the previous one plus the log after it. */
     uint64_t upto = idx > n->trailing ? idx - n->trailing : 0;
@@ -358,7 +363,8 @@ void raft_node_drive(struct raft_node *n)
             }
         }
         settle_reads(n);
-        bool want = rd.snapshot_wanted;
+        bool want = rd.snapshot_wanted ||
+                    (n->snap_retry_at != 0 && n->applied >= n->snap_retry_at);
         raft_advance(&n->core, &rd);
         n->core_busy = false;
         if (want)

@@ -37,6 +37,7 @@ struct tfsm {
     int fatal;
     int became_leader;
     int lost_leader;
+    int refuse_snapshots; /* the next N snapshot requests fail */
 };
 
 struct tnode {
@@ -121,6 +122,10 @@ static int64_t fsm_apply(void *ctx, uint64_t index, const uint8_t *data, size_t 
 static int fsm_snapshot(void *ctx, struct buf *out)
 {
     struct tnode *t = ctx;
+    if (t->fsm.refuse_snapshots > 0) {
+        t->fsm.refuse_snapshots--;
+        return -1;
+    }
     uint8_t b[20];
     memcpy(b, &t->fsm.count, 8);
     memcpy(b + 8, &t->fsm.last_index, 8);
@@ -890,6 +895,34 @@ static void close_from_a_callback_is_deferred(void **state)
     assert_int_equal(fx->props[9].calls, 0);
 }
 
+static void refused_snapshot_is_retried_and_oversized_entry_refused(void **state)
+{
+    struct fixture *fx = *state;
+    fx->threshold = 10;
+    fx->trailing = 2;
+    open_node(fx, 0, true);
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    fx->nodes[0].fsm.refuse_snapshots = 1;
+    propose_batches(fx, 0, 0, 10, 10);
+    assert_int_equal(count_lines(fx, "the state machine refused a snapshot"), 1);
+    assert_int_equal(count_snap_files(fx->nodes[0].dir), 0);
+    propose_batches(fx, 0, 10, 30, 10);
+    assert_true(count_snap_files(fx->nodes[0].dir) >= 1); /* the core asked once; we retried */
+    struct raft_node_stats st;
+    raft_node_stats(fx->nodes[0].rn, &st);
+    assert_true(st.last_snapshot_index >= 22);
+
+    size_t big = RAFT_NODE_MAX_ENTRY + 1;
+    char *p = calloc(1, big);
+    assert_int_equal(raft_node_propose(fx->nodes[0].rn, p, big, on_done, &fx->props[40]),
+                     RAFT_ETOOBIG);
+    assert_int_equal(raft_node_propose(fx->nodes[0].rn, p, big - 1, on_done, &fx->props[40]), 0);
+    free(p);
+    struct want_props w = {40, 41};
+    assert_true(run_until(fx, props_done, &w, ITERS));
+    assert_int_equal(fx->props[40].err, 0);
+}
+
 static void fsync_failure_is_fatal(void **state)
 {
     struct fixture *fx = *state;
@@ -1063,6 +1096,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(snapshot_beyond_log_finishes_install_at_open, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(close_from_a_callback_is_deferred, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_snapshot_is_retried_and_oversized_entry_refused,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(fsync_failure_is_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_peers_json_refuses_to_start, setup, teardown),
     };
