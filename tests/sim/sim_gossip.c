@@ -338,14 +338,8 @@ static bool scStall(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     if (now_inc <= inc)
         gossipsim_failf(c, "node%d is alive again but never refuted (incarnation %llu)", s,
                         (unsigned long long)now_inc);
-    for (int i = 0; i < c->n && !c->failed; i++) {
-        char name[GOSSIP_NAME_MAX];
-        gossipsim_name(s, name);
-        const struct gossip_member *m = gossip_member_find(c->node[i].g, name);
-        if (m && m->incarnation <= inc)
-            gossipsim_failf(c, "node%d holds node%d alive at its pre-stall incarnation %llu", i, s,
-                            (unsigned long long)m->incarnation);
-    }
+    /* Members that never heard the suspicion may keep the old incarnation for a while: harmless,
+     * so only the refutation itself and the agreement above are required. */
     if (c->deaths_about[s] != 0)
         gossipsim_failf(c, "stalled node%d was declared failed %u times", s, c->deaths_about[s]);
     return !c->failed;
