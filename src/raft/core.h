@@ -1,5 +1,5 @@
 /* core.h — internal interface shared by the files of the pure Raft core (raft.c, election.c,
- * replication.c, membership.c, snapshot.c, readindex.c, memlog.c, progress.c). Not a public API. */
+ * replication.c, membership.c, snapshot.c, readindex.c, memlog.c, progress.c, ready.c, info.c). */
 #ifndef TRIBUNE_RAFT_CORE_H
 #define TRIBUNE_RAFT_CORE_H
 
@@ -23,7 +23,7 @@ void raft_memlog_truncate(struct raft_memlog *l, uint64_t from);
 /* Drops entries with index <= upto (upto in [base, last]); base becomes upto. */
 void raft_memlog_compact(struct raft_memlog *l, uint64_t upto);
 
-/* ---- raft.c: outbox ---- */
+/* ---- ready.c: outbox ---- */
 /* Queues a message to peer `to` with the current term; NULL on allocation failure (dropping a
  * message is always safe in Raft). after_persist forces it behind this round's fsync. */
 struct raft_msg *raft_send(struct raft *r, raft_id to, uint8_t type, bool after_persist);
@@ -31,6 +31,9 @@ struct raft_msg *raft_send(struct raft *r, raft_id to, uint8_t type, bool after_
 bool raft_hard_state_dirty(const struct raft *r);
 /* Drops queued leader traffic (appends, snapshots, TimeoutNow) when leadership is lost. */
 void raft_drop_leader_msgs(struct raft *r);
+
+/* ---- raft.c ---- */
+/* The next value of the core's seeded xorshift generator (election timeouts). */
 uint64_t raft_rand(struct raft *r);
 
 /* ---- election.c: roles and votes ---- */
