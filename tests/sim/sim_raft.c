@@ -191,7 +191,7 @@ static int selftest(const struct sim_opts *base)
 static int usage(void)
 {
     fprintf(stderr, "usage: sim_raft -seeds N | -seed S [-trace] | -scenario NAME|all | -selftest\n"
-                    "       [-trace] [-v] [-no-member]\n"
+                    "       [-first S] [-trace] [-v] [-no-member]\n"
                     "       [-sabotage ack-early|no-fsync|forget-vote|no-check-quorum]\n");
     return 2;
 }
@@ -199,12 +199,14 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     struct sim_opts so = {.argv0 = argv[0]};
-    uint64_t seeds = 0, one = 0;
+    uint64_t seeds = 0, one = 0, first = 1;
     const char *scenario = NULL;
     bool selftest_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-seeds") && i + 1 < argc)
             seeds = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-first") && i + 1 < argc) /* shard long runs: S..S+N-1 */
+            first = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-seed") && i + 1 < argc)
             one = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-scenario") && i + 1 < argc)
@@ -242,7 +244,7 @@ int main(int argc, char **argv)
     }
     if (!seeds && !one)
         return usage();
-    uint64_t lo = one ? one : 1, hi = one ? one : seeds;
+    uint64_t lo = one ? one : first, hi = one ? one : first + seeds - 1;
     /* The scripted scenarios run first; they only add to the count when they fail, so the last
      * line of `-seeds N` stays "N passed, M failed" for the seeds. */
     if (!one) {
