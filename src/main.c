@@ -7,7 +7,14 @@
 
 static const struct cli_command commands[] = {
     {"agent", "Runs a Tribune agent", cli_agent},
+    {"force-leave", "Forces a member of the cluster to enter the \"left\" state", cli_force_leave},
+    {"info", "Provides debugging information for operators", cli_info},
+    {"join", "Tell Tribune agent to join cluster", cli_join},
     {"keygen", "Generates a new encryption key", cli_keygen},
+    {"leave", "Gracefully leaves the Tribune cluster and shuts down", cli_leave},
+    {"members", "Lists the members of a Tribune cluster", cli_members},
+    {"monitor", "Stream logs from a Tribune agent", cli_monitor},
+    {"reload", "Triggers the agent to reload configuration files", cli_reload},
     {"version", "Prints the Tribune version", cli_version},
 };
 
@@ -17,7 +24,7 @@ static void usage(FILE *f)
 {
     fputs("Usage: tribune [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n", f);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].synopsis);
+        fprintf(f, "    %-13s %s\n", commands[i].name, commands[i].synopsis);
     fputs("\nRun `tribune <command> -h` for a command's options.\n", f);
 }
 

@@ -16,7 +16,14 @@ struct cli_command {
 };
 
 int cli_agent(int argc, char **argv);
+int cli_force_leave(int argc, char **argv);
+int cli_info(int argc, char **argv);
+int cli_join(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
+int cli_leave(int argc, char **argv);
+int cli_members(int argc, char **argv);
+int cli_monitor(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 int cli_version(int argc, char **argv);
 
 /* For commands that take no flags or arguments: handles -h (prints usage, returns 0), an

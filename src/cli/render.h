@@ -1,0 +1,29 @@
+/* render.h — the pure halves of `tribune members` and `tribune info`: from the agent's JSON
+ * answer to the exact text and exit code, with no I/O, so they are tested without an agent. */
+#ifndef TRIBUNE_CLI_RENDER_H
+#define TRIBUNE_CLI_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+
+/* "alive", "leaving", "left", "failed" for Serf's 1..4; "none" for 0; "unknown" otherwise. */
+const char *cli_member_status_name(int64_t status);
+
+/* Renders body (a /v1/agent/members answer) as `tribune members` prints it: the table in out,
+ * sorted by node name, only members whose status text matches the POSIX extended regex
+ * status_re (NULL: all); detailed selects the Node/Address/Status/Tags table. Returns the exit
+ * code: 0 rows shown, 2 no member matched (out empty), 1 with a one-line message in err
+ * ("Failed to compile status regexp: ...", or a malformed answer). */
+int cli_members_render(const char *body, size_t len, const char *status_re, bool detailed,
+                       struct buf *out, char *err, size_t errlen);
+
+/* Renders body (a /v1/agent/self answer) as `tribune info` prints it: each section of "Stats"
+ * sorted by name as "name:\n", then "\tkey = value\n" sorted by key. Returns 0, or 1 with a
+ * one-line message in err when the answer is malformed. */
+int cli_info_render(const char *body, size_t len, struct buf *out, char *err, size_t errlen);
+
+#endif
