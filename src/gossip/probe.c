@@ -168,11 +168,11 @@ uint64_t gossip_probe_deadline(const struct gossip *g)
 {
     uint64_t t = GOSSIP_NOTIME;
     const struct gossip_probe *p = &g->probe;
+    /* While a probe runs the next one waits for it to end (its end may lie past next_probe_ms
+     * after a stall), so only the running probe's own deadline counts. */
     if (p->active)
         t = p->indirect_sent ? p->end_ms : p->timeout_ms;
     else if (!g->leaving)
-        t = g->next_probe_ms;
-    if (p->active && !g->leaving && g->next_probe_ms < t)
         t = g->next_probe_ms;
     for (size_t i = 0; i < g->n_relays; i++)
         if (g->relays[i].deadline_ms < t)

@@ -611,6 +611,54 @@ static void deadline_driven_ticks(void **state)
     gossip_free(g);
 }
 
+/* A process that stalls mid-probe (no tick for seconds) must, on waking, give the ping-req
+ * helpers a full timeout before suspecting, and must not spin on a deadline already past. */
+static void stalled_probe_waits_for_helpers(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 43);
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.ping_reply = ANSWER_NONE;
+    w.ping_req_reply = ANSWER_NONE;
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    uint64_t now = 0;
+    while (w.n_pings == 0) {
+        now = gossip_next_deadline(g);
+        gossip_tick(g, now);
+        pump(g, &w, now);
+    }
+    now += 3000; /* stalled well past the probe's timeout and its whole period */
+    gossip_tick(g, now);
+    pump(g, &w, now);
+    assert_true(w.n_ping_reqs > 0);
+    struct gossip_stats st;
+    gossip_stats(g, &st);
+    assert_int_equal(st.suspects, 0);
+    uint64_t next = gossip_next_deadline(g);
+    assert_true(next > now);
+    /* An ack relayed by a helper in that window saves the target. */
+    struct gossip_msg ack = {.type = GOSSIP_MSG_ACK};
+    ack.u.ack.seq = 0;
+    for (uint32_t seq = 1; seq < 8; seq++) { /* whatever seq the probe used */
+        ack.u.ack.seq = seq;
+        recv1(g, &ack);
+    }
+    for (uint64_t end = now + 400; now < end;) {
+        now = gossip_next_deadline(g) < end ? gossip_next_deadline(g) : end;
+        gossip_tick(g, now);
+        pump(g, &w, now);
+    }
+    gossip_stats(g, &st);
+    assert_int_equal(st.suspects, 0);
+    assert_int_equal(st.probes_failed, 0);
+    gossip_free(g);
+}
+
 static void member_table_is_bounded(void **state)
 {
     (void)state;
@@ -704,6 +752,7 @@ int main(void)
         cmocka_unit_test(dead_name_reclaim),
         cmocka_unit_test(hostile_input_is_ignored),
         cmocka_unit_test(deadline_driven_ticks),
+        cmocka_unit_test(stalled_probe_waits_for_helpers),
         cmocka_unit_test(member_table_is_bounded),
         cmocka_unit_test(config_is_checked),
         cmocka_unit_test(deterministic_given_seed),
