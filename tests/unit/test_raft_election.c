@@ -295,6 +295,34 @@ static void duplicated_vote_replies_count_once(void **state)
     tn_free(&net);
 }
 
+/* The partial partition of the Cloudflare 2020 outage: 1-2-3 in a chain, 1 and 3 cut apart. */
+static void chain_partition_keeps_a_stable_leader(void **state)
+{
+    (void)state;
+    struct tn_net net;
+    tn_init(&net, 3, 3, true);
+    tn_stabilize(&net);
+    tn_elect(&net, 1);
+    uint64_t term = raft_term(tn_r(&net, 1));
+    net.cut[1][3] = net.cut[3][1] = true;
+    uint64_t last = 0;
+    for (int i = 0; i < 20; i++) {
+        last = tn_propose(&net, 1, (uint64_t)i);
+        tn_tick_all(&net, 5);
+    }
+    /* 3 times out over and over, but only pre-votes, which 2 (hearing 1) ignores. */
+    assert_true(tn_log_count(&net.nodes[3], "Heartbeat timeout reached") >= 1);
+    for (raft_id id = 1; id <= 3; id++)
+        assert_int_equal(raft_term(tn_r(&net, id)), term);
+    assert_int_equal(raft_state(tn_r(&net, 1)), RAFT_LEADER);
+    assert_true(raft_commit_index(tn_r(&net, 2)) >= last);
+    net.cut[1][3] = net.cut[3][1] = false;
+    tn_tick_all(&net, 5);
+    assert_int_equal(net.nodes[3].fsm_count, 20);
+    assert_int_equal(raft_term(tn_r(&net, 3)), term);
+    tn_free(&net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +335,7 @@ int main(void)
         cmocka_unit_test(prevote_rejoining_node_does_not_disrupt),
         cmocka_unit_test(leader_stickiness_ignores_disruptive_vote),
         cmocka_unit_test(check_quorum_leader_steps_down),
+        cmocka_unit_test(chain_partition_keeps_a_stable_leader),
         cmocka_unit_test(no_config_never_campaigns_and_warns_once),
         cmocka_unit_test(restart_from_restored_state),
     };
