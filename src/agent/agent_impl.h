@@ -62,6 +62,9 @@ struct agent {
  * another node. 0, or -1 with err. */
 int agent_nodeid_load(const char *data_dir, const char *node_name, raft_id *id, char *err,
                       size_t errlen);
+/* The decoder alone: len bytes of a node-id file (path only names it in err; may be NULL). */
+int agent_nodeid_parse(const char *path, const char *data, size_t len, const char *node_name,
+                       raft_id *id, char *err, size_t errlen);
 
 /* server.c */
 int agent_server_open(struct agent *a, char *err, size_t errlen);

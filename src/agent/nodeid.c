@@ -64,6 +64,8 @@ static int write_atomic(const char *dir, const char *path, const char *text, cha
 static int parse(const char *path, const char *text, const char *node_name, raft_id *id,
                  char *err, size_t errlen)
 {
+    if (path == NULL)
+        path = "node-id";
     const char *nl = strchr(text, '\n');
     if (nl == NULL || nl - text != 16)
         goto bad;
@@ -96,6 +98,20 @@ bad:
     return -1;
 }
 
+int agent_nodeid_parse(const char *path, const char *data, size_t len, const char *node_name,
+                       raft_id *id, char *err, size_t errlen)
+{
+    char text[NODEID_FILE_MAX + 1];
+    if (len > NODEID_FILE_MAX || memchr(data, '\0', len) != NULL) {
+        snprintf(err, errlen, "malformed node id file %s: refusing to start",
+                 path ? path : "node-id");
+        return -1;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
+    return parse(path, text, node_name, id, err, errlen);
+}
+
 int agent_nodeid_load(const char *data_dir, const char *node_name, raft_id *id, char *err,
                       size_t errlen)
 {
@@ -118,12 +134,11 @@ int agent_nodeid_load(const char *data_dir, const char *node_name, raft_id *id, 
                 break;
         }
         close(fd);
-        text[got] = '\0';
-        if (memchr(text, '\0', got) != NULL) {
+        if (got == NODEID_FILE_MAX) {
             snprintf(err, errlen, "malformed node id file %s: refusing to start", path);
             return -1;
         }
-        return parse(path, text, node_name, id, err, errlen);
+        return agent_nodeid_parse(path, text, got, node_name, id, err, errlen);
     }
     if (errno != ENOENT) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
