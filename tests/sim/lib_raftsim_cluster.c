@@ -223,7 +223,28 @@ int raftsim_node_restart(struct raftsim_cluster *c, raft_id id)
     return c->chk.failed ? -1 : 0;
 }
 
-static void send_all(struct raftsim_cluster *c, const struct raft_msg *m, size_t n)
+/* Vote safety, judged on the wire: a server grants its vote to one candidate per term, ever
+ * (across restarts), and only once the vote is durable (in msgs_after_persist). */
+static void check_vote(struct raftsim_cluster *c, struct raftsim_node *nd, const struct raft_msg *m,
+                       bool after_persist)
+{
+    if (m->type != RAFT_MSG_VOTE_RESP || m->u.vote_resp.prevote || !m->u.vote_resp.granted)
+        return;
+    if (!after_persist && c->sabotage != RAFTSIM_SAB_ACK_EARLY)
+        raftsim_check_fail(&c->chk, "n%llu grants its term-%llu vote before persisting it",
+                           (unsigned long long)nd->id, (unsigned long long)m->term);
+    if (nd->granted_term == m->term && nd->granted_to != m->to)
+        raftsim_check_fail(&c->chk, "vote safety: n%llu voted for n%llu and n%llu in term %llu",
+                           (unsigned long long)nd->id, (unsigned long long)nd->granted_to,
+                           (unsigned long long)m->to, (unsigned long long)m->term);
+    if (m->term >= nd->granted_term) {
+        nd->granted_term = m->term;
+        nd->granted_to = m->to;
+    }
+}
+
+static void send_all(struct raftsim_cluster *c, struct raftsim_node *nd, const struct raft_msg *m,
+                     size_t n, bool after_persist)
 {
     for (size_t i = 0; i < n; i++) {
         if (c->tr.on) {
@@ -231,6 +252,7 @@ static void send_all(struct raftsim_cluster *c, const struct raft_msg *m, size_t
             raftsim_msg_describe(&m[i], d, sizeof d);
             raftsim_tracef(&c->tr, "  send %s", d);
         }
+        check_vote(c, nd, &m[i], after_persist);
         if (raftsim_net_send(&c->net, &c->rng, c->now, &m[i]))
             raftsim_check_fail(&c->chk, "out of memory");
     }
@@ -344,9 +366,9 @@ static bool ready_once(struct raftsim_cluster *c, struct raftsim_node *nd, struc
         raftsim_check_fail(&c->chk, "leader append-only: leader %llu truncates its log at %llu",
                            (unsigned long long)nd->id, (unsigned long long)rd->truncate_from);
 
-    send_all(c, rd->msgs, rd->n_msgs);
+    send_all(c, nd, rd->msgs, rd->n_msgs, false);
     if (c->sabotage == RAFTSIM_SAB_ACK_EARLY)
-        send_all(c, rd->msgs_after_persist, rd->n_msgs_after_persist);
+        send_all(c, nd, rd->msgs_after_persist, rd->n_msgs_after_persist, true);
     if (crash == RAFTSIM_CRASH_AFTER_SEND)
         goto crashed;
 
@@ -393,7 +415,7 @@ static bool ready_once(struct raftsim_cluster *c, struct raftsim_node *nd, struc
         goto crashed;
 
     if (c->sabotage != RAFTSIM_SAB_ACK_EARLY)
-        send_all(c, rd->msgs_after_persist, rd->n_msgs_after_persist);
+        send_all(c, nd, rd->msgs_after_persist, rd->n_msgs_after_persist, true);
     if (rd->snapshot)
         restore_fsm(c, nd, rd->snapshot->index, &rd->snapshot->config, rd->snapshot->data,
                     rd->snapshot->len);

@@ -45,6 +45,8 @@ struct raftsim_node {
     uint64_t ticks;         /* its own ticks since boot: check-quorum is judged in these */
     uint64_t leader_since;  /* ticks value when it last became leader or its voters changed */
     uint64_t voters_sig;    /* signature of the voter set leader_since refers to */
+    uint64_t granted_term;  /* the last term it granted a vote in, and to whom (survives */
+    raft_id granted_to;     /* crashes: a vote is a promise of the server, not the process) */
     uint64_t heard[RAFTSIM_MAX_IDS]; /* ticks value when a message from each peer last arrived */
     enum raft_role role;
     uint64_t term;
