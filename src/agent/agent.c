@@ -286,8 +286,54 @@ static void start_join(struct agent *a)
         log_printf(a->lg, LOG_ERR, "agent", "(LAN) join failed: %s", err);
 }
 
+/* retry_join: Consul retries every retry_interval until one address answers, and after
+ * retry_max failed attempts (0: never) gives up and exits 1. */
+static void retry_join_attempt(struct loop *l, uint64_t id, void *ctx);
+
+static void on_retry_join(void *ctx, int contacted, const char *first_err)
+{
+    struct agent *a = ctx;
+    if (a->leaving)
+        return;
+    if (contacted > 0) {
+        log_printf(a->lg, LOG_INFO, "agent", "Join completed. Synced with %d initial agents",
+                   contacted);
+        return;
+    }
+    a->retry_attempts++;
+    if (a->cfg->retry_max > 0 && a->retry_attempts >= a->cfg->retry_max) {
+        log_printf(a->lg, LOG_ERR, "agent", "max join retry exhausted, exiting");
+        a->exit_code = 1;
+        loop_stop(a->loop);
+        return;
+    }
+    char d[32];
+    raft_node_format_duration((uint64_t)a->cfg->retry_interval_ms * 1000000u, d, sizeof d);
+    log_printf(a->lg, LOG_WARN, "agent", "Join failed: %s, retrying in %s",
+               first_err && *first_err ? first_err : "no address answered", d);
+    a->retry_timer = loop_timer_add(a->loop, (uint64_t)a->cfg->retry_interval_ms,
+                                    retry_join_attempt, a);
+}
+
+static void retry_join_attempt(struct loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    struct agent *a = ctx;
+    a->retry_timer = 0;
+    const struct agent_strlist *j = &a->cfg->retry_join;
+    log_printf(a->lg, LOG_INFO, "agent", "Joining cluster...");
+    char err[256];
+    if (gossip_node_join(a->gossip, (const char *const *)j->v, j->n, on_retry_join, a, err,
+                         sizeof err) != 0)
+        on_retry_join(a, 0, err);
+}
+
 static void stop_all(struct agent *a)
 {
+    if (a->retry_timer)
+        loop_timer_cancel(a->loop, a->retry_timer);
+    a->retry_timer = 0;
     if (a->http)
         agent_monitor_close_all(a);
     if (a->http)
@@ -319,6 +365,8 @@ static int serve(struct agent *a)
     if (start_http(a, err, sizeof err) != 0)
         goto fail;
     start_join(a);
+    if (a->cfg->retry_join.n > 0)
+        a->retry_timer = loop_timer_add(a->loop, 0, retry_join_attempt, a);
     a->exit_code = 1; /* a loop that ends without a signal is a failure */
     if (loop_run(a->loop) != 0)
         a->exit_code = 1;

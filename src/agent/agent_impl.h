@@ -50,6 +50,9 @@ struct agent {
     uint64_t leave_timer;
     uint64_t leave_deadline_timer;
     unsigned leave_polls;
+    /* retry_join */
+    uint64_t retry_timer;
+    int retry_attempts;
     /* monitor streams */
     struct agent_monitor *monitors;
     bool in_tap;

@@ -106,6 +106,20 @@ http GET /v1/agent/monitor?loglevel=nope; check "monitor bad level 400" 400 "Unk
 http PUT /v1/agent/reload; check "reload" 200 ""
 if wait_for 5 grep -q "Reloading configuration" "$W/log"; then ok "reload logged"; else bad "reload not logged"; fi
 
+# retry_join: a client finds the server; with nobody to answer it gives up after retry_max.
+"$T" agent -node=rj -bind=127.0.0.9 -client=127.0.0.9 -data-dir="$W/rj" -config-file="$W/ports.json" \
+  -retry-join=$IP:$((P + 1)) -retry-interval=1s >"$W/rj.log" 2>&1 &
+RJ=$!
+rj_member() { http GET /v1/agent/members; grep -q '"Name":"rj"' "$W/body"; }
+if wait_for 20 rj_member && grep -q "Join completed. Synced with 1 initial agents" "$W/rj.log"; then
+  ok "retry_join joins"; else bad "retry_join" "$(tail -n 5 "$W/rj.log")"; fi
+kill -INT "$RJ"; wait "$RJ"
+timeout 30 "$T" agent -node=rk -bind=127.0.0.10 -client=127.0.0.10 -data-dir="$W/rk" \
+  -config-file="$W/ports.json" -retry-join=127.0.0.11:1 -retry-interval=1s -retry-max=2 >"$W/rk.log" 2>&1
+rc=$?
+if [[ $rc == 1 ]] && grep -q "max join retry exhausted, exiting" "$W/rk.log"; then ok "retry_max gives up, exit 1"
+else bad "retry_max: rc=$rc" "$(tail -n 5 "$W/rk.log")"; fi
+
 http PUT /v1/agent/leave; check "agent/leave" 200 ""
 end=$((SECONDS + 20)); while kill -0 "$PID" 2>/dev/null && ((SECONDS < end)); do sleep 0.2; done
 if kill -0 "$PID" 2>/dev/null; then bad "agent still running after leave"; else
