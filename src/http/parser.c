@@ -505,18 +505,24 @@ static enum http_parse_rc feed_head(struct http_parser *p, const uint8_t *d, siz
         (*i)++;
     }
     while (*i < len) {
+        /* The first offending byte decides the verdict, wherever the input was cut: bytes past
+         * the head's room are never looked at, so a NUL beyond it cannot turn 431 into 400. */
+        size_t limit = p->lim.max_head;
+        if (p->kind == HTTP_PARSE_REQUEST && p->line_start == 0 &&
+            p->lim.max_target + 32 < limit)
+            limit = p->lim.max_target + 32; /* the request line: method, target, version */
         const uint8_t *nl = memchr(d + *i, '\n', len - *i);
         size_t take = nl ? (size_t)(nl - (d + *i)) + 1 : len - *i;
-        if (p->head.len + take > p->lim.max_head)
-            return head_byte_limit(p);
+        bool over = take > limit - p->head.len;
+        if (over)
+            take = limit - p->head.len;
         if (memchr(d + *i, '\0', take) != NULL)
             return fail(p, 400, "NUL in header section");
+        if (over)
+            return head_byte_limit(p);
         if (buf_append(&p->head, d + *i, take) != 0)
             return fail(p, 500, "out of memory");
         *i += take;
-        if (p->kind == HTTP_PARSE_REQUEST && p->line_start == 0 &&
-            p->head.len > p->lim.max_target + 32)
-            return fail(p, 414, "request target too long");
         if (nl == NULL)
             return HTTP_PARSE_MORE;
         size_t ll = p->head.len - p->line_start; /* line with its '\n' */
