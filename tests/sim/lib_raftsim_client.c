@@ -50,10 +50,14 @@ static void check_durable_quorum(struct raftsim_cluster *c, struct raftsim_node 
 void raftsim_client_applied(struct raftsim_cluster *c, struct raftsim_node *nd,
                             const struct raft_entry *e)
 {
-    for (size_t i = 0; i < c->n_props; i++) {
+    /* The same server may hold requests for one index from several of its terms as leader:
+     * the applied entry answers the one it matches; the others were overwritten. */
+    for (size_t i = 0; i < c->n_props;) {
         struct raftsim_prop *p = &c->props[i];
-        if (p->at != nd->id || p->index != e->index)
+        if (p->at != nd->id || p->index != e->index) {
+            i++;
             continue;
+        }
         if (p->term == e->term && p->crc == raftsim_entry_crc(e)) {
             check_durable_quorum(c, nd, e);
             raftsim_check_ack(&c->chk, e->index, e->term, p->crc);
@@ -65,11 +69,11 @@ void raftsim_client_applied(struct raftsim_cluster *c, struct raftsim_node *nd,
                            (unsigned long long)nd->id, (unsigned long long)e->index,
                            (unsigned long long)e->term);
         } else {
-            raftsim_tracef(&c->tr, "n%llu client proposal at %llu lost (overwritten)",
-                           (unsigned long long)nd->id, (unsigned long long)e->index);
+            raftsim_tracef(&c->tr, "n%llu client proposal at %llu term %llu lost (overwritten)",
+                           (unsigned long long)nd->id, (unsigned long long)e->index,
+                           (unsigned long long)p->term);
         }
         c->props[i] = c->props[--c->n_props];
-        return;
     }
 }
 
