@@ -161,8 +161,14 @@ else bad "A's catalog lacks E" "$(cat "$W/body")"; fi
 if wait_for 20 np && wait_for 20 converged; then ok "A back as a peer, logs converged"
 else bad "A not back: num_peers=$(stat 127.0.0.1 num_peers)"; fi
 
-# 11. A data dir is bound to its node name.
+# 11. A client stopped without leaving (SIGTERM) is failed: kept, its serfHealth critical.
 stop D TERM
+failed_logged() { logged A "member 'D' failed, marking health critical" || logged B "member 'D' failed, marking health critical" || logged C "member 'D' failed, marking health critical"; }
+critical() { http GET 127.0.0.2 /v1/health/node/D >/dev/null && grep -q '"Status":"critical","Notes":"","Output":"Agent not live or unreachable"' "$W/body"; }
+if wait_for 40 failed_logged && wait_for 20 critical; then ok "D failed: health critical, still in the catalog"
+else bad "D not marked critical" "$(cat "$W/body")"; fi
+
+# 12. A data dir is bound to its node name.
 "$T" agent -node=Z -bind=127.0.0.4 -client=127.0.0.4 -data-dir="$W/D" -config-file="$W/ports.json" \
   >"$W/z.out" 2>"$W/z.err"; rc=$?
 if [[ $rc == 1 ]] && grep -q "belongs to node 'D'" "$W/z.err"; then ok "data dir of D refused for node Z"
