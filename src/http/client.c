@@ -149,6 +149,14 @@ static int build_request(struct buf *b, const char *host, const char *method, co
 {
     char line[512];
     int bad = 0;
+    if (target[0] != '/' || method[0] == '\0')
+        return -1;
+    for (const char *c = target; *c; c++)
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+            return -1; /* unescaped bytes would split or corrupt the request line */
+    for (const char *c = method; *c; c++)
+        if (*c < 'A' || *c > 'Z')
+            return -1;
     bad |= buf_append(b, method, strlen(method));
     bad |= buf_append(b, " ", 1);
     bad |= buf_append(b, target, strlen(target));
@@ -230,7 +238,7 @@ static int do_request(const char *addr, const char *method, const char *target,
     buf_init(&req, 0);
     if (build_request(&req, host, method, target, hdrs, nhdrs, body, body_len) != 0) {
         buf_free(&req);
-        snprintf(err, errlen, "invalid request header");
+        snprintf(err, errlen, "invalid request: method, target or header not sendable");
         return -1;
     }
     int fd = dial(&a, astr, o.connect_timeout_ms, err, errlen);

@@ -74,6 +74,20 @@ int http_parse_duration(const char *s, uint64_t *ms)
     return 0;
 }
 
+int http_pct_encode(struct buf *out, const char *s, size_t len, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && keep_slash);
+        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        if (plain ? buf_append(out, &c, 1) != 0 : buf_append(out, esc, 3) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
     size_t n = strlen(s);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "http/parser.h"
 
 /* Consul's cap on a blocking query's wait, and the wait used when only ?index is given. */
@@ -35,5 +36,10 @@ struct http_query_opts {
  * ?consistent, conflicting semantics." */
 int http_query_opts_parse(const struct http_message *m, struct http_query_opts *out,
                           const char **errmsg);
+
+/* Appends s[0..len) percent-encoded for a path or query value: everything but ALPHA, DIGIT,
+ * "-._~" (and '/' when keep_slash) becomes %XX, so a key like "a b?c" reaches the server intact.
+ * 0 or -1 when out is full. */
+int http_pct_encode(struct buf *out, const char *s, size_t len, bool keep_slash);
 
 #endif

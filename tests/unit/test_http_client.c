@@ -199,6 +199,16 @@ static void round_trip_put_and_404(void **state)
     assert_int_equal(
         http_client_request(addr, "GET", "/", bad, 1, NULL, 0, NULL, &r, err, sizeof err), -1);
     http_client_resp_free(&r);
+    /* so is a target with a raw space or line break, or one not starting with '/' */
+    static const char *const targets[] = {"/v1/kv/a b", "/v1/kv/a\r\nX: 1", "v1/kv/a", ""};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(http_client_request(addr, "GET", targets[i], NULL, 0, NULL, 0, NULL, &r,
+                                             err, sizeof err),
+                         -1);
+        assert_true(err[0] != '\0');
+        http_client_resp_free(&r);
+    }
 }
 
 static void big_and_chunked_bodies(void **state)

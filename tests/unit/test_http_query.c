@@ -103,11 +103,31 @@ static void blocking_and_consistency(void **state)
     http_parser_free(&p);
 }
 
+static void pct_encode_round_trips(void **state)
+{
+    (void)state;
+    static const char key[] = "a b/c?d=e&f%g+h\xc3\xa9~._-";
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(http_pct_encode(&b, key, strlen(key), true), 0);
+    buf_append(&b, "", 1);
+    assert_string_equal((char *)b.data, "a%20b/c%3Fd%3De%26f%25g%2Bh%C3%A9~._-");
+    char back[64];
+    assert_int_equal(http_pct_decode((char *)b.data, b.len - 1, back, false), (long)strlen(key));
+    assert_string_equal(back, key);
+    buf_clear(&b);
+    assert_int_equal(http_pct_encode(&b, "x/y", 3, false), 0);
+    assert_int_equal(b.len, 5);
+    assert_memory_equal(b.data, "x%2Fy", 5);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(durations),
         cmocka_unit_test(blocking_and_consistency),
+        cmocka_unit_test(pct_encode_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
