@@ -26,8 +26,9 @@ struct http_client_resp {
     struct http_parser p; /* owns the headers and body */
 };
 
-/* Sends method target (e.g. "/v1/kv/a?recurse"; escape keys with http_pct_encode) to addr ("127.0.0.1:8500", "[::1]:8500",
- * "localhost:8500"; an "http://" prefix is accepted) and reads the whole response into resp.
+/* Sends method target (e.g. "/v1/kv/a?recurse"; escape keys with http_pct_encode) to addr
+ * ("127.0.0.1:8500", "[::1]:8500", "localhost:8500"; an "http://" prefix is accepted) and reads
+ * the whole response into resp.
  * body may be NULL; PUT and POST always carry a Content-Length. Returns 0 for any HTTP status,
  * or -1 with err holding Go-like text: "dial tcp 127.0.0.1:8500: connect: connection refused".
  * resp must be released with http_client_resp_free either way. */
