@@ -339,6 +339,7 @@ static void stop_all(struct agent *a)
     if (a->http)
         http_server_stop(a->http);
     a->http = NULL;
+    agent_blocking_stop(a);
     agent_server_close(a);
     if (a->gossip)
         gossip_node_close(a->gossip);
@@ -362,6 +363,7 @@ static int serve(struct agent *a)
         goto fail;
     if (a->cfg->server && agent_server_open(a, err, sizeof err) != 0)
         goto fail;
+    agent_blocking_init(a);
     if (start_http(a, err, sizeof err) != 0)
         goto fail;
     start_join(a);

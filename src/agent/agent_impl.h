@@ -16,6 +16,7 @@
 #include "state/state.h"
 
 struct agent_monitor;
+struct agent_waiter;
 struct agent;
 
 /* The context of one catalog/health read route. */
@@ -59,6 +60,11 @@ struct agent {
     /* catalog read forwarding (rpc.c) */
     struct agent_rpc *rpc;
     struct agent_qctx qctx[AGENT_QROUTES];
+    /* blocking queries */
+    struct agent_waiter *waiters;
+    struct agent_waiter *rerun;  /* the parked request being re-run, if any */
+    bool rerun_final;            /* its wait is over: answer whatever the result */
+    uint64_t wake_timer;
 };
 
 /* nodeid.c: reads DATA_DIR/node-id or creates it with a fresh random id. Refuses a file naming
@@ -109,6 +115,13 @@ void agent_reload(struct agent *a);
 /* rpc.c: what a client knows of the servers, from gossip. */
 const char *agent_rpc_leader_hint(const struct agent *a);
 void agent_rpc_peers_hint(const struct agent *a, struct json_wr *w);
+
+/* blocking.c: parks r (a read whose result index is not past ?index) until the state changes
+ * or wait_ms passes, then calls fn(r, ctx) again. false: answer now (the wait is over). */
+void agent_blocking_init(struct agent *a);
+void agent_blocking_stop(struct agent *a);
+bool agent_block_park(struct agent *a, struct http_req *r, http_handler_fn fn, void *ctx,
+                      uint64_t wait_ms);
 
 /* Common response headers of a read (X-Consul-Index/KnownLeader/LastContact). */
 void agent_read_headers(const struct agent *a, struct http_req *r, uint64_t index);

@@ -73,6 +73,11 @@ static enum http_disposition h_query(struct http_req *r, void *vctx)
     buf_init(&b, QUERY_LIMIT);
     uint64_t index = 1;
     int n = run_query(a, (enum q_kind)qc->kind, r, &b, &index);
+    if (n >= 0 && qo.blocking && index <= qo.index &&
+        agent_block_park(a, r, h_query, vctx, qo.wait_ms)) {
+        buf_free(&b);
+        return HTTP_PENDING;
+    }
     if (n < 0) {
         http_respond_text(r, qc->kind == Q_H_STATE ? 400 : 500,
                           qc->kind == Q_H_STATE ? "Invalid check state" : "query failed");

@@ -83,7 +83,10 @@ static enum http_disposition propose(struct agent *a, struct http_req *r, struct
     return HTTP_PENDING;
 }
 
-static enum http_disposition kv_get(struct agent *a, struct http_req *r, const char *key)
+static enum http_disposition h_kv(struct http_req *r, void *ctx);
+
+static enum http_disposition kv_get(struct agent *a, struct http_req *r, const char *key,
+                                    const struct http_query_opts *qo)
 {
     const char *v, *sep = NULL;
     struct buf b;
@@ -102,6 +105,11 @@ static enum http_disposition kv_get(struct agent *a, struct http_req *r, const c
         n = state_query_kv_raw(a->st, key, &b, &index);
     } else {
         n = state_query_kv_get(a->st, key, &b, &index);
+    }
+    if (n >= 0 && qo->blocking && index <= qo->index &&
+        agent_block_park(a, r, h_kv, a, qo->wait_ms)) {
+        buf_free(&b);
+        return HTTP_PENDING;
     }
     agent_read_headers(a, r, index);
     if (n < 0)
@@ -138,7 +146,7 @@ static enum http_disposition h_kv(struct http_req *r, void *ctx)
             http_respond_text(r, 400, "Missing key name");
             return HTTP_DONE;
         }
-        return kv_get(a, r, key);
+        return kv_get(a, r, key, &qo);
     }
     char err[STATE_ERR_LEN] = "";
     struct buf cmd;

@@ -33,7 +33,7 @@ http() {
   { exec {fd}<>"/dev/tcp/$IP/$HP"; } 2>/dev/null || { echo 000 >"$W/status"; : >"$W/body"; return 1; }
   printf '%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %s\r\n\r\n' "$1" "$2" "$len" >&"$fd"
   [[ -n ${3:-} ]] && cat "$3" >&"$fd" 2>/dev/null
-  timeout 20 cat <&"$fd" >"$W/resp"
+  timeout 20 cat <&"$fd" >"$W/resp" 2>/dev/null
   exec {fd}>&-
   head -n 1 "$W/resp" | awk '{print $2}' >"$W/status"
   sed -n '1,/^\r$/p' "$W/resp" >"$W/hdr"
@@ -86,6 +86,23 @@ http PUT /v1/kv/ "$W/v"; check "kv empty key 400" 400 "Missing key name"
 head -c $((512 * 1024 + 1)) /dev/zero >"$W/big"
 http PUT /v1/kv/big "$W/big"; check "kv value over 512 KiB is 413" 413 ""
 http POST /v1/kv/foo "$W/v"; check "kv POST is 405" 405 ""
+# Blocking query: parked at the current index, answered by the next write to the key.
+printf 'v1' >"$W/v1"; printf 'v2' >"$W/v2"
+http PUT /v1/kv/blk "$W/v1"; http GET /v1/kv/blk
+BI=$(grep -i '^X-Consul-Index:' "$W/hdr" | tr -d '\r' | awk '{print $2}')
+{ exec {bfd}<>"/dev/tcp/$IP/$HP"; } 2>/dev/null
+printf 'GET /v1/kv/blk?raw&index=%s&wait=60s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$BI" >&"$bfd"
+timeout 60 cat <&"$bfd" >"$W/blk" 2>/dev/null &
+BPID=$!
+sleep 1
+if kill -0 "$BPID" 2>/dev/null && [[ ! -s $W/blk ]]; then ok "blocking query parked"; else bad "blocking query answered at once" "$(cat "$W/blk")"; fi
+http PUT /v1/kv/blk "$W/v2"
+blk_done() { ! kill -0 "$BPID" 2>/dev/null; }
+if wait_for 10 blk_done && tail -n 1 "$W/blk" | grep -q '^v2$'; then ok "blocking query woken by the write"
+else bad "blocking query" "$(cat "$W/blk")"; kill "$BPID" 2>/dev/null; fi
+exec {bfd}>&-
+http GET "/v1/kv/blk?raw&index=999999&wait=1s"; check "blocking query answers at the end of its wait" 200 '^v2$'
+
 http GET /v1/agent/join/; check "join without address is 400" 400 ""
 http PUT "/v1/agent/join/127.0.0.1:1"; check "failed join is 500 with the error" 500 "."
 

@@ -35,7 +35,7 @@ http() {
   { exec {fd}<>"/dev/tcp/$2/$HP"; } 2>/dev/null || { echo 000 >"$W/status"; : >"$W/body"; return 1; }
   printf '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' \
     "$1" "$3" "$2" >&"$fd"
-  timeout 20 cat <&"$fd" >"$W/resp"
+  timeout 20 cat <&"$fd" >"$W/resp" 2>/dev/null
   exec {fd}>&-
   head -n 1 "$W/resp" | awk '{print $2}' >"$W/status"
   sed -n '1,/^\r$/p' "$W/resp" >"$W/hdr"
