@@ -108,6 +108,7 @@ if grep -vq $'^\t[a-z_]* = \|^[a-z_]*:$' "$W/out"; then bad "info: a line not in
 else ok "info: every line is 'section:' or '<tab>key = value'"; fi
 LC_ALL=C awk '/^[a-z_]*:$/ { prev = ""; next } { if ($1 < prev) exit 1; prev = $1 }' "$W/out" \
   && ok "info: keys sorted within sections" || bad "info keys not sorted" "$(cat "$W/out")"
+expect "info: an http:// prefix on -http-addr" 0 "^raft:$" "" info -http-addr=http://$H1
 expect "info on a client: no raft section" 0 "^serf_lan:$" "" info -http-addr=$H2
 grep -q "^raft:$" "$W/out" && bad "client info has a raft section" || ok "client info: no raft section"
 
