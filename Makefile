@@ -74,12 +74,22 @@ $(BUILD)/rel/bench/%: bench/%.c $(BUILD)/rel/libtribune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $< $(BUILD)/rel/libtribune.a -lm -o $@
 
-# Fuzz targets link the library sources directly, compiled by clang with libFuzzer.
+# Fuzz targets: the library is compiled once by clang with coverage instrumentation
+# (fuzzer-no-link), then each target links it with libFuzzer's main.
 FUZZ_CC    := clang
-FUZZ_FLAGS := $(WARN) $(DEFS) -O1 -g -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+FUZZ_SAN   := -fsanitize=address,undefined
+FUZZ_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/fuzzobj/%.o)
+$(BUILD)/fuzzobj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(LIB_SRC) -o $@
+	$(FUZZ_CC) $(WARN) $(DEFS) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+
+$(BUILD)/fuzzobj/libtribune.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzobj/libtribune.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $< $(BUILD)/fuzzobj/libtribune.a -o $@
 
 run: $(BUILD)/tribune
 	./$(BUILD)/tribune agent -dev
