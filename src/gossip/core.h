@@ -157,17 +157,24 @@ uint32_t gossip_bcast_limit(const struct gossip *g);
 size_t gossip_bcast_take(struct gossip *g, struct gossip_msg *msgs, size_t cap, size_t *used, size_t budget);
 size_t gossip_msg_size(const struct gossip *g, const struct gossip_msg *m);
 
-/* gossip.c: the state machine and output */
+/* state.c: the state machine */
+void gossip_self_alive_msg(struct gossip *g, struct gossip_msg *m);
 void gossip_on_alive(struct gossip *g, const struct gossip_msg_alive *a, bool from_merge);
 void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s);
 void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d);
+
+/* output.c */
 void gossip_emit(struct gossip *g, uint8_t type, const struct gossip_member *m);
 /* Sets the one-line text of the event just emitted (no-op if it could not be stored). */
 void gossip_emit_text(struct gossip *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends msgs over UDP with as many piggybacked updates as fit; returns -1 when out of memory. */
 int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n);
+/* Takes ownership of the push-pull states inside msgs, even on failure. */
 int gossip_send_tcp(struct gossip *g, const struct gossip_addr *to, uint64_t conn, struct gossip_msg *msgs,
                     size_t n);
+
+/* gossip.c */
+/* Members other than us that are alive or suspect. */
 uint64_t gossip_member_count_live(const struct gossip *g);
 
 /* probe.c */
