@@ -117,8 +117,10 @@ static void on_gossip_event(void *ctx, const struct gossip_event *ev)
     case GOSSIP_EV_FAILED:
     case GOSSIP_EV_UPDATE:
     case GOSSIP_EV_REAP:
-        if (a->raft)
+        if (a->raft) {
             agent_leader_member_event(a);
+            agent_server_expect_check(a);
+        }
         break;
     default:
         break;

@@ -65,12 +65,18 @@ struct agent {
     struct agent_waiter *rerun;  /* the parked request being re-run, if any */
     bool rerun_final;            /* its wait is over: answer whatever the result */
     uint64_t wake_timer;
+    bool expect_done;
+    uint64_t expect_timer;
+    unsigned expect_tries;
 };
 
 /* nodeid.c: reads DATA_DIR/node-id or creates it with a fresh random id. Refuses a file naming
  * another node. 0, or -1 with err. */
 int agent_nodeid_load(const char *data_dir, const char *node_name, raft_id *id, char *err,
                       size_t errlen);
+/* Writes text to path durably and atomically (temp file, fsync, rename, fsync dir). */
+int agent_write_atomic(const char *dir, const char *path, const char *text, char *err,
+                       size_t errlen);
 /* The decoder alone: len bytes of a node-id file (path only names it in err; may be NULL). */
 int agent_nodeid_parse(const char *path, const char *data, size_t len, const char *node_name,
                        raft_id *id, char *err, size_t errlen);
@@ -78,6 +84,9 @@ int agent_nodeid_parse(const char *path, const char *data, size_t len, const cha
 /* server.c */
 int agent_server_open(struct agent *a, char *err, size_t errlen);
 void agent_server_close(struct agent *a);
+/* -bootstrap-expect: once expect servers are alive in gossip and our log is empty, bootstrap
+ * them all with one identical configuration (written as raft/peers.json, then Raft reopened). */
+void agent_server_expect_check(struct agent *a);
 /* The member name of a server from its Raft id, or NULL. */
 const char *agent_server_name(const struct agent *a, raft_id id);
 

@@ -13,8 +13,8 @@
 
 #define NODEID_FILE_MAX 512
 
-static int write_atomic(const char *dir, const char *path, const char *text, char *err,
-                        size_t errlen)
+int agent_write_atomic(const char *dir, const char *path, const char *text, char *err,
+                       size_t errlen)
 {
     char tmp[AGENT_PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -157,7 +157,7 @@ int agent_nodeid_load(const char *data_dir, const char *node_name, raft_id *id, 
         snprintf(err, errlen, "node name too long for %s", path);
         return -1;
     }
-    if (write_atomic(data_dir, path, text, err, errlen) != 0)
+    if (agent_write_atomic(data_dir, path, text, err, errlen) != 0)
         return -1;
     *id = v;
     return 0;

@@ -79,6 +79,8 @@ static void poll(struct loop *l, uint64_t id, void *ctx)
     (void)id;
     struct agent *a = ctx;
     a->poll_timer = loop_timer_add(l, SERVER_POLL_MS, poll, a);
+    if (a->raft == NULL) /* between close and reopen for bootstrap-expect */
+        return;
     raft_id leader = raft_node_leader_id(a->raft);
     if (leader == 0 || leader == a->seen_leader || (leader == a->raft_id && !a->leader))
         return; /* ours is announced after "cluster leadership acquired", as Consul orders it */
@@ -89,14 +91,143 @@ static void poll(struct loop *l, uint64_t id, void *ctx)
     log_printf(a->lg, LOG_INFO, "consul", "New leader elected: %s", name);
 }
 
+static int open_raft(struct agent *a, char *err, size_t errlen);
+
+#define EXPECT_REOPEN_MS 50
+#define EXPECT_REOPEN_TRIES 100 /* 5 s for the old listener to go */
+
+static void expect_reopen(struct loop *l, uint64_t id, void *ctx)
+{
+    (void)id;
+    struct agent *a = ctx;
+    a->expect_timer = 0;
+    char err[512];
+    if (open_raft(a, err, sizeof err) == 0)
+        return;
+    if (++a->expect_tries < EXPECT_REOPEN_TRIES && strstr(err, "in use") != NULL) {
+        a->expect_timer = loop_timer_add(l, EXPECT_REOPEN_MS, expect_reopen, a);
+        return;
+    }
+    log_printf(a->lg, LOG_ERR, "consul", "bootstrap-expect failed: %s", err);
+    a->exit_code = 1;
+    loop_stop(l);
+}
+
+/* Consul's bootstrap-expect: every expecting server waits for the same set of servers and then
+ * starts from the same configuration, so their logs begin identical and they elect a leader
+ * among themselves. The configuration enters as peers.json, which the node applies at open. */
+static void expect_bootstrap(struct loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    struct agent *a = ctx;
+    a->expect_timer = 0;
+    if (a->expect_done || a->raft == NULL || a->leaving)
+        return;
+    struct raft_node_stats rs;
+    raft_node_stats(a->raft, &rs);
+    if (rs.last_log_index != 0 || raft_node_configuration(a->raft)->n != 0) {
+        a->expect_done = true; /* already part of a cluster: never bootstrap again */
+        return;
+    }
+    const struct gossip *g = gossip_node_core(a->gossip);
+    size_t n = gossip_member_count(g), found = 0;
+    int expect = a->cfg->bootstrap_expect;
+    char json[8192], addrs[2048];
+    size_t jl = 0, al = 0;
+    jl += (size_t)snprintf(json, sizeof json, "[");
+    /* In Raft id order: every server must write byte-identical first entries. */
+    uint64_t prev = 0;
+    for (;;) {
+        const struct gossip_member *m = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const struct gossip_member *c = gossip_member_at(g, i);
+            if (c->tags.raft_id > prev && (m == NULL || c->tags.raft_id < m->tags.raft_id))
+                m = c;
+        }
+        if (m == NULL)
+            break;
+        prev = m->tags.raft_id;
+        if (m->tags.role != GOSSIP_ROLE_SERVER || strcmp(m->tags.dc, a->cfg->datacenter) != 0 ||
+            m->state != GOSSIP_STATE_ALIVE || m->tags.raft_id == 0)
+            continue;
+        if (m->tags.bootstrap == GOSSIP_BOOTSTRAP_SELF) {
+            log_printf(a->lg, LOG_ERR, "consul", "Member %s has bootstrap mode. Expect disabled.",
+                       m->name);
+            a->expect_done = true;
+            return;
+        }
+        if (m->tags.bootstrap != GOSSIP_BOOTSTRAP_EXPECT || m->tags.expect != expect) {
+            log_printf(a->lg, LOG_ERR, "consul",
+                       "Member %s has a conflicting expect value. All nodes should expect the "
+                       "same number.", m->name);
+            return;
+        }
+        char ip[64];
+        agent_gossip_ip(&m->addr, ip, sizeof ip);
+        if (jl < sizeof json)
+            jl += (size_t)snprintf(json + jl, sizeof json - jl,
+                                   "%s{\"id\": \"%" PRIu64 "\", \"address\": \"%s:%u\"}",
+                                   found ? ", " : "", m->tags.raft_id, ip,
+                                   (unsigned)m->tags.rpc_port);
+        if (al < sizeof addrs)
+            al += (size_t)snprintf(addrs + al, sizeof addrs - al, "%s%s:%u", found ? " " : "",
+                                   ip, (unsigned)m->tags.rpc_port);
+        found++;
+    }
+    if (found < (size_t)expect)
+        return;
+    if (jl + 3 >= sizeof json || al >= sizeof addrs) {
+        log_printf(a->lg, LOG_ERR, "consul", "bootstrap-expect: too many servers to list");
+        a->expect_done = true;
+        return;
+    }
+    snprintf(json + jl, sizeof json - jl, "]\n");
+    log_printf(a->lg, LOG_INFO, "consul", "Attempting bootstrap with nodes: [%s]", addrs);
+    a->expect_done = true;
+    char dir[AGENT_PATH_MAX + 8], path[AGENT_PATH_MAX + 32], err[512];
+    snprintf(dir, sizeof dir, "%s/raft", a->dd.path);
+    snprintf(path, sizeof path, "%s/raft/peers.json", a->dd.path);
+    raft_node_close(a->raft);
+    a->raft = NULL;
+    if (agent_write_atomic(dir, path, json, err, sizeof err) != 0) {
+        log_printf(a->lg, LOG_ERR, "consul", "bootstrap-expect failed: %s", err);
+        a->exit_code = 1;
+        loop_stop(a->loop);
+        return;
+    }
+    /* The closed listener is released by the loop after this pass: reopen from a timer. */
+    a->expect_tries = 0;
+    a->expect_timer = loop_timer_add(a->loop, EXPECT_REOPEN_MS, expect_reopen, a);
+}
+
+void agent_server_expect_check(struct agent *a)
+{
+    if (a->raft == NULL || a->cfg->bootstrap_expect <= 0 || a->expect_done || a->expect_timer)
+        return;
+    a->expect_timer = loop_timer_add(a->loop, 0, expect_bootstrap, a);
+}
+
 int agent_server_open(struct agent *a, char *err, size_t errlen)
 {
-    const struct agent_config *c = a->cfg;
     a->st = state_create();
     if (a->st == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (open_raft(a, err, errlen) != 0) {
+        state_destroy(a->st);
+        a->st = NULL;
+        return -1;
+    }
+    a->poll_timer = loop_timer_add(a->loop, SERVER_POLL_MS, poll, a);
+    agent_server_expect_check(a);
+    return 0;
+}
+
+static int open_raft(struct agent *a, char *err, size_t errlen)
+{
+    const struct agent_config *c = a->cfg;
     char adv[AGENT_ADDR_MAX + 16], bind[AGENT_ADDR_MAX + 16];
     snprintf(adv, sizeof adv, "%s:%d", c->advertise_addr, c->ports.server);
     snprintf(bind, sizeof bind, "%s:%d", c->bind_addr, c->ports.server);
@@ -118,16 +249,16 @@ int agent_server_open(struct agent *a, char *err, size_t errlen)
     };
     if (raft_node_open(a->loop, &o, &fsm, a->lg, &a->raft, err, errlen) != 0) {
         a->raft = NULL;
-        state_destroy(a->st);
-        a->st = NULL;
         return -1;
     }
-    a->poll_timer = loop_timer_add(a->loop, SERVER_POLL_MS, poll, a);
     return 0;
 }
 
 void agent_server_close(struct agent *a)
 {
+    if (a->expect_timer)
+        loop_timer_cancel(a->loop, a->expect_timer);
+    a->expect_timer = 0;
     if (a->poll_timer)
         loop_timer_cancel(a->loop, a->poll_timer);
     a->poll_timer = 0;
