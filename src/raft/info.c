@@ -62,6 +62,11 @@ const struct raft_config *raft_configuration(const struct raft *r)
     return &r->config;
 }
 
+uint64_t raft_configuration_index(const struct raft *r)
+{
+    return r->config_index != 0 ? r->config_index : r->snap.index;
+}
+
 const char *raft_leader_addr(const struct raft *r)
 {
     if (r->leader == 0)

@@ -537,6 +537,11 @@ const struct raft_config *raft_node_configuration(const struct raft_node *n)
     return raft_configuration(&n->core);
 }
 
+uint64_t raft_node_configuration_index(const struct raft_node *n)
+{
+    return raft_configuration_index(&n->core);
+}
+
 const char *raft_node_listen_addr(const struct raft_node *n)
 {
     return n->listen;

@@ -340,6 +340,8 @@ uint64_t raft_snapshot_term(const struct raft *r);
 uint64_t raft_last_contact(const struct raft *r);
 /* The configuration in effect (borrowed until the next call that changes the core). */
 const struct raft_config *raft_configuration(const struct raft *r);
+/* The log index of the entry holding it (the snapshot's index when it came from a snapshot). */
+uint64_t raft_configuration_index(const struct raft *r);
 /* Address of the current leader from the configuration, or NULL when unknown. */
 const char *raft_leader_addr(const struct raft *r);
 /* Entry at index if still in memory, else NULL (borrowed, like raft_configuration). */
