@@ -91,11 +91,13 @@ for n in B C; do
   else bad "$n: expected the no-peers warning" "$(tail -n 20 "$W/$n.log")"; fi
 done
 
-# 3. B and C join A (the join endpoint the CLI uses).
+# 3. B and C join A: `tribune join` against their own agents, as in the guide.
 for ip in 127.0.0.2 127.0.0.3; do
-  if wait_for 10 http PUT $ip "/v1/agent/join/127.0.0.1:$((P + 1))" && grep -qi "X-Tribune-Joined: 1" "$W/hdr"; then
-    ok "join from $ip"
-  else bad "join from $ip: $(cat "$W/status")" "$(cat "$W/body")"; fi
+  wait_for 10 http GET $ip /v1/agent/self >/dev/null
+  out=$("$T" join -http-addr=$ip:$HP 127.0.0.1:$((P + 1)) 2>&1); rc=$?
+  if [[ $rc == 0 && $out == "Successfully joined cluster by contacting 1 nodes." ]]; then
+    ok "tribune join from $ip"
+  else bad "tribune join from $ip: rc=$rc" "$out"; fi
 done
 
 # 4. The leader adds both as Raft peers.
@@ -106,7 +108,8 @@ else bad "A: missing Added peer" "$(grep -E 'raft|consul' "$W/A.log" | tail -n 2
 
 # 5. num_peers is 2 on A, and last_log_index converges on B and C.
 np() { [[ $(stat 127.0.0.1 num_peers) == 2 ]]; }
-if wait_for 20 np; then ok "A: raft.num_peers = 2"; else bad "A: num_peers $(stat 127.0.0.1 num_peers)"; fi
+info_np() { "$T" info -http-addr=127.0.0.1:$HP 2>/dev/null | grep -qP '^\tnum_peers = 2$'; }
+if wait_for 20 info_np; then ok "tribune info on A: raft.num_peers = 2"; else bad "A: num_peers $(stat 127.0.0.1 num_peers)"; fi
 converged() {
   local a b c
   a=$(stat 127.0.0.1 last_log_index); b=$(stat 127.0.0.2 last_log_index); c=$(stat 127.0.0.3 last_log_index)
