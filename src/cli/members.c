@@ -28,7 +28,7 @@ static const struct flags_spec specs[] = {
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
-#define MAX_COLS 7
+#define MAX_COLS CLI_ROW_COLS
 #define CELL_MAX 1024 /* a hostile tag cannot blow a column up without bound */
 
 const char *cli_member_status_name(int64_t status)
@@ -36,10 +36,6 @@ const char *cli_member_status_name(int64_t status)
     static const char *const names[] = {"none", "alive", "leaving", "left", "failed"};
     return status >= 0 && status <= 4 ? names[status] : "unknown";
 }
-
-struct row {
-    char *cell[MAX_COLS];
-};
 
 static char *cell_dup(const char *s, size_t n)
 {
@@ -103,7 +99,7 @@ static const char *status_text(const struct json_value *m)
 }
 
 /* Fills r from one member object; 0, or -1 when memory ran out. */
-static int fill_row(const struct json_value *m, bool detailed, struct row *r)
+static int fill_row(const struct json_value *m, bool detailed, struct cli_row *r)
 {
     size_t nl, al, tl;
     const char *name = str_of(m, "Name", &nl);
@@ -148,14 +144,14 @@ static int fill_row(const struct json_value *m, bool detailed, struct row *r)
 
 static int cmp_row(const void *a, const void *b)
 {
-    const struct row *x = a, *y = b;
+    const struct cli_row *x = a, *y = b;
     int c = strcmp(x->cell[0], y->cell[0]);
     return c ? c : strcmp(x->cell[1], y->cell[1]);
 }
 
 /* columnize.SimpleFormat: every column but the last padded to its widest cell, two spaces
  * between columns. */
-static void columnize(const struct row *rows, size_t n, size_t cols, struct buf *out)
+void cli_columnize(const struct cli_row *rows, size_t n, size_t cols, struct buf *out)
 {
     size_t w[MAX_COLS] = {0};
     for (size_t i = 0; i < n; i++)
@@ -178,7 +174,7 @@ static void columnize(const struct row *rows, size_t n, size_t cols, struct buf 
     }
 }
 
-static void free_rows(struct row *rows, size_t n)
+static void free_rows(struct cli_row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < MAX_COLS; c++)
@@ -202,7 +198,7 @@ int cli_members_render(const char *body, size_t len, const char *status_re, bool
     struct json_value doc;
     struct json_error jerr;
     int ret = 1;
-    struct row *rows = NULL;
+    struct cli_row *rows = NULL;
     size_t n = 0;
     if (json_parse(body, len, NULL, &doc, &jerr) != 0) {
         snprintf(err, errlen, "Error retrieving members: malformed answer: %s at line %u col %u",
@@ -254,7 +250,7 @@ int cli_members_render(const char *body, size_t len, const char *status_re, bool
         goto out_rows;
     }
     qsort(rows + 1, n - 1, sizeof *rows, cmp_row);
-    columnize(rows, n, detailed ? 4 : MAX_COLS, out);
+    cli_columnize(rows, n, detailed ? 4 : MAX_COLS, out);
     ret = 0;
 out_rows:
     free_rows(rows, n);

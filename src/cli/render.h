@@ -10,6 +10,16 @@
 #include "base/buf.h"
 #include "base/json.h"
 
+/* One table row for cli_columnize: cells beyond the table's columns are NULL. */
+#define CLI_ROW_COLS 7
+struct cli_row {
+    char *cell[CLI_ROW_COLS];
+};
+
+/* columnize.SimpleFormat (members, operator raft list-peers): every column but the last padded
+ * to its widest cell, two spaces between columns; rows[0] is the header. cols <= CLI_ROW_COLS. */
+void cli_columnize(const struct cli_row *rows, size_t n, size_t cols, struct buf *out);
+
 /* "alive", "leaving", "left", "failed" for Serf's 1..4; "none" for 0; "unknown" otherwise. */
 const char *cli_member_status_name(int64_t status);
 
