@@ -297,6 +297,9 @@ static bool scLoss(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     return holdFor(c, d, wantRunningLive, "no live node dead under 10% loss");
 }
 
+/* A paused process (SIGSTOP) is suspected, resumes, refutes, and must be alive everywhere without
+ * anyone having declared it failed: every member that holds the suspicion must hear the
+ * refutation before its own suspicion timer (at least suspMin after it started) runs out. */
 static bool scStall(struct gossipsim_cluster *c, struct gossipsim_rng *r)
 {
     if (!joinAll(c, r, 0))
