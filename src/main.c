@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
     {"leave", "Gracefully leaves the Tribune cluster and shuts down", cli_leave},
     {"members", "Lists the members of a Tribune cluster", cli_members},
     {"monitor", "Stream logs from a Tribune agent", cli_monitor},
+    {"operator", "Provides cluster-level tools for Tribune operators", cli_operator},
     {"reload", "Triggers the agent to reload configuration files", cli_reload},
     {"version", "Prints the Tribune version", cli_version},
 };

@@ -23,6 +23,7 @@ int cli_keygen(int argc, char **argv);
 int cli_leave(int argc, char **argv);
 int cli_members(int argc, char **argv);
 int cli_monitor(int argc, char **argv);
+int cli_operator(int argc, char **argv);
 int cli_reload(int argc, char **argv);
 int cli_version(int argc, char **argv);
 
