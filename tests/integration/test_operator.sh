@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# test_operator.sh — `tribune operator raft list-peers|remove-peer` against three real servers on
+# 127.0.0.1-3 joined with `tribune join`: the table, a follower killed and removed, the errors.
+. "$(dirname "$0")/lib.sh"
+lib_init test_operator
+
+ips=(127.0.0.1 127.0.0.2 127.0.0.3)
+op() { local ip=$1; shift; "$T" operator raft "$@" -http-addr="$ip:$PORT_HTTP"; }
+# rows IP: the list-peers table without its header; fails when the command fails.
+rows() { op "$1" list-peers -stale >"$W/peers.out" 2>"$W/peers.err" && tail -n +2 "$W/peers.out"; }
+count_rows() { local r; r=$(rows "$1") || return 1; [[ $(grep -c . <<<"$r") == "$2" ]]; }
+one_leader() { local r; r=$(rows "$1") || return 1; [[ $(awk '$4 == "leader"' <<<"$r" | wc -l) == 1 ]]; }
+all_voters() { local r; r=$(rows "$1") || return 1; [[ -z $(awk '$5 != "true"' <<<"$r") ]]; }
+
+lib_start S1 127.0.0.1 -server -bootstrap
+lib_start S2 127.0.0.2 -server
+lib_start S3 127.0.0.3 -server
+wait_for 30 lib_logged S1 "leadership acquired" && ok "S1 leads" || bad "S1 never led" "$(tail -n 5 "$W/S1.log")"
+for i in 2 3; do
+  up() { "$T" join -http-addr="${ips[i - 1]}:$PORT_HTTP" "127.0.0.1:$PORT_SERF" >/dev/null 2>&1; }
+  wait_for 20 up && ok "S$i joins S1" || bad "S$i cannot join"
+done
+
+for i in 1 2 3; do
+  ip=${ips[i - 1]}
+  if wait_for 40 count_rows "$ip" 3 && wait_for 10 one_leader "$ip" && all_voters "$ip"; then
+    ok "list-peers on S$i: 3 voters, one leader"
+  else
+    bad "list-peers on S$i" "$(cat "$W/peers.out" "$W/peers.err")"
+  fi
+done
+op 127.0.0.1 list-peers >"$W/p.out" 2>&1
+head -n 1 "$W/p.out" | grep -qE '^Node +ID +Address +State +Voter$' && ok "header columns" || bad "header" "$(cat "$W/p.out")"
+grep -qE "^S1 +[0-9a-f]{16} +127\.0\.0\.1:$PORT_SERVER +leader +true$" "$W/p.out" &&
+  ok "leader row: name, id, address, state, voter" || bad "leader row" "$(cat "$W/p.out")"
+http_get 127.0.0.1 /v1/operator/raft/configuration && grep -q '"Index":[1-9]' "$W/http.body" &&
+  ok "configuration JSON with Index" || bad "configuration JSON" "$(lib_body)"
+
+# A follower dies; the leader removes it by address.
+lib_stop S3 KILL
+out=$(op 127.0.0.2 remove-peer -address="127.0.0.3:$PORT_SERVER" 2>&1); rc=$?
+[[ $rc == 1 && $out == "Error removing peer: this server is not the leader"* ]] &&
+  ok "remove-peer on a follower: exit 1, names the leader" || bad "remove-peer on follower (rc $rc)" "$out"
+grep -q '"S1"' <<<"$out" && ok "the error names the leader S1" || bad "leader not named" "$out"
+out=$(op 127.0.0.1 remove-peer -address="127.0.0.3:$PORT_SERVER" 2>&1); rc=$?
+[[ $rc == 0 && $out == "Removed peer with address \"127.0.0.3:$PORT_SERVER\"" ]] &&
+  ok "remove-peer on the leader" || bad "remove-peer (rc $rc)" "$out"
+for ip in 127.0.0.1 127.0.0.2; do
+  if wait_for 20 count_rows "$ip" 2 && ! rows "$ip" | grep -q "127.0.0.3:"; then
+    ok "list-peers on $ip: 2 rows, S3 gone"
+  else
+    bad "list-peers on $ip after removal" "$(cat "$W/peers.out" "$W/peers.err")"
+  fi
+done
+http_put 127.0.0.1 /v1/kv/after-remove v && ok "the two servers still commit writes" || bad "write after removal" "$(lib_status) $(lib_body)"
+
+out=$(op 127.0.0.1 remove-peer -address=10.9.9.9:8300 2>&1); rc=$?
+[[ $rc == 1 && $out == 'Error removing peer: address "10.9.9.9:8300" was not found in the Raft configuration' ]] &&
+  ok "unknown address: Consul's error, exit 1" || bad "unknown address (rc $rc)" "$out"
+out=$(op 127.0.0.1 remove-peer 2>&1); rc=$?
+[[ $rc == 1 && $(head -n 1 <<<"$out") == "Missing peer address" ]] && ok "missing -address" || bad "missing -address (rc $rc)" "$out"
+lib_http DELETE 127.0.0.1 /v1/operator/raft/peer
+[[ $(lib_status) == 400 ]] && ok "DELETE without address or id: 400" || bad "DELETE no param: $(lib_status)" "$(lib_body)"
+lib_http GET 127.0.0.1 /v1/operator/raft/peer
+[[ $(lib_status) == 405 ]] && ok "GET on the peer endpoint: 405" || bad "GET peer: $(lib_status)"
+
+out=$("$T" operator 2>&1); rc=$?
+[[ $rc == 1 && $out == *"Usage: tribune operator"* ]] && ok "operator alone: usage, exit 1" || bad "operator alone (rc $rc)" "$out"
+out=$("$T" operator raft 2>&1); rc=$?
+[[ $rc == 1 && $out == *"list-peers"* ]] && ok "operator raft alone: usage, exit 1" || bad "operator raft (rc $rc)" "$out"
+out=$("$T" operator raft list-peers -http-addr=127.0.0.1:1 2>&1); rc=$?
+[[ $rc == 1 && $out == "Error connecting to tribune agent:"* ]] && ok "no agent: exit 1" || bad "no agent (rc $rc)" "$out"
+
+lib_stop S1 TERM
+lib_stop S2 TERM
+lib_finish
