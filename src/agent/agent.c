@@ -260,7 +260,7 @@ static int start_http(struct agent *a, char *err, size_t errlen)
         return -1;
     if (agent_api_agent_routes(a) != 0 || agent_api_status_routes(a) != 0 ||
         agent_api_catalog_routes(a) != 0 || agent_api_kv_routes(a) != 0 ||
-        agent_api_operator_routes(a) != 0) {
+        agent_api_operator_routes(a) != 0 || agent_api_catalog_write_routes(a) != 0) {
         snprintf(err, errlen, "cannot register HTTP routes");
         return -1;
     }

@@ -105,6 +105,7 @@ int agent_api_agent_routes(struct agent *a);
 int agent_api_status_routes(struct agent *a);
 int agent_api_catalog_routes(struct agent *a);
 int agent_api_kv_routes(struct agent *a);
+int agent_api_catalog_write_routes(struct agent *a);
 int agent_api_operator_routes(struct agent *a); /* api_operator.c */
 
 /* info.c: the Stats object of /v1/agent/self (and the Member object) */

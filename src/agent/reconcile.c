@@ -107,7 +107,10 @@ size_t agent_reconcile_plan(const struct agent_rc_input *in, struct agent_rc_act
         member_plan(in, i, &p);
     for (size_t k = 0; k < in->n_nodes; k++) {
         const struct agent_rc_node *nd = &in->nodes[k];
-        if (strcmp(nd->name, in->self_name) != 0 && !is_member(in, nd->name))
+        /* Only nodes the leader registered from gossip (they carry serfHealth) are reaped:
+         * external services registered through the catalog API have no gossip member. */
+        if (nd->serf != AGENT_RC_NONE && strcmp(nd->name, in->self_name) != 0 &&
+            !is_member(in, nd->name))
             emit(&p, AGENT_RC_DEREGISTER_REAPED, 0, k, 0);
     }
     return p.n < max ? p.n : max;

@@ -70,7 +70,8 @@ struct agent_rc_action {
  * deregistered if present; a server of our datacenter alive and not in the configuration is
  * added, unless it and another server are both in bootstrap mode; a server that left is
  * removed from the configuration, except ourselves; a failed server is kept. A catalog node
- * that is no member is reaped, except ourselves. */
+ * with a serfHealth check that is no member is reaped, except ourselves; one without (an
+ * external node registered through the catalog API) is left alone. */
 size_t agent_reconcile_plan(const struct agent_rc_input *in, struct agent_rc_action *out,
                             size_t max);
 

@@ -71,6 +71,15 @@ http GET /v1/health/state/bogus; check "health/state/bogus is 400" 400 ""
 http GET "/v1/catalog/nodes?stale&consistent"; check "stale+consistent 400" 400 "Cannot specify \?stale with \?consistent"
 http GET "/v1/catalog/nodes?wait=xyz&index=1"; check "bad wait 400" 400 "Invalid wait time"
 
+cat >"$W/reg" <<'JSON'
+{"Datacenter":"dc1","Node":"foobar","Address":"192.168.10.10","Service":{"ID":"redis1","Service":"redis","Tags":["master","v1"],"Port":8000},"Check":{"CheckID":"service:redis1","Name":"Redis health check","Status":"passing","ServiceID":"redis1"}}
+JSON
+http PUT /v1/catalog/register "$W/reg"; check "catalog/register" 200 '^true$'
+http GET /v1/catalog/service/redis; check "registered service listed" 200 '"Node":"foobar","Address":"192.168.10.10","ServiceID":"redis1","ServiceName":"redis","ServiceTags":\["master","v1"\],"ServicePort":8000'
+http GET "/v1/health/service/redis?passing"; check "health/service passing" 200 '"CheckID":"service:redis1"'
+printf '{"Node":"x"}' >"$W/noaddr"
+http PUT /v1/catalog/register "$W/noaddr"; check "register without address is 400" 400 "Must provide address"
+
 printf 'bar' >"$W/v"
 http PUT /v1/kv/foo "$W/v"; check "kv PUT" 200 '^true$'
 http GET "/v1/kv/foo?raw"; check "kv GET ?raw" 200 '^bar$'
@@ -131,6 +140,11 @@ rj_member() { http GET /v1/agent/members; grep -q '"Name":"rj"' "$W/body"; }
 if wait_for 20 rj_member && grep -q "Join completed. Synced with 1 initial agents" "$W/rj.log"; then
   ok "retry_join joins"; else bad "retry_join" "$(tail -n 5 "$W/rj.log")"; fi
 kill -INT "$RJ"; wait "$RJ"
+# The member events above made the leader reconcile: an external node is not reaped.
+http GET /v1/catalog/nodes; check "external node survives reconcile" 200 '"Node":"foobar"'
+printf '{"Node":"foobar"}' >"$W/dereg"
+http PUT /v1/catalog/deregister "$W/dereg"; check "catalog/deregister" 200 '^true$'
+http GET /v1/catalog/service/redis; check "deregistered" 200 '^\[\]$' 
 timeout 30 "$T" agent -node=rk -bind=127.0.0.10 -client=127.0.0.10 -data-dir="$W/rk" \
   -config-file="$W/ports.json" -retry-join=127.0.0.11:1 -retry-interval=1s -retry-max=2 >"$W/rk.log" 2>&1
 rc=$?

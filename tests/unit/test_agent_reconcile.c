@@ -132,6 +132,7 @@ static void alive_self_gets_registered(void **state)
     assert_int_equal(act[0].kind, AGENT_RC_REGISTER_ALIVE);
 }
 
+/* External nodes (no serfHealth) are not gossip members by nature: never reaped. */
 static void reaped_nodes_are_deregistered(void **state)
 {
     (void)state;
@@ -139,10 +140,11 @@ static void reaped_nodes_are_deregistered(void **state)
                                  .server = true, .same_dc = true, .raft_id = SELF_ID,
                                  .rpc_addr = "10.0.0.1:8300"};
     struct agent_rc_peer peers[1] = {{SELF_ID, "10.0.0.1:8300"}};
-    struct agent_rc_node nodes[3] = {{"gone", "10.0.0.9", AGENT_RC_CRITICAL, false},
+    struct agent_rc_node nodes[4] = {{"gone", "10.0.0.9", AGENT_RC_CRITICAL, false},
                                      {"self", "10.0.0.1", AGENT_RC_PASSING, true},
-                                     {"old", "10.0.0.8", AGENT_RC_PASSING, false}};
-    struct agent_rc_input in = {"self", SELF_ID, &me, 1, peers, 1, nodes, 3};
+                                     {"old", "10.0.0.8", AGENT_RC_PASSING, false},
+                                     {"external", "10.0.0.5", AGENT_RC_NONE, false}};
+    struct agent_rc_input in = {"self", SELF_ID, &me, 1, peers, 1, nodes, 4};
     struct agent_rc_action act[8];
     size_t n = agent_reconcile_plan(&in, act, 8);
     assert_int_equal(n, 2);
