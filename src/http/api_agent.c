@@ -253,6 +253,43 @@ static enum http_disposition h_monitor(struct http_req *r, void *ctx)
     return HTTP_PENDING;
 }
 
+/* The agent's own services and checks: a server runs the service "consul"; local service and
+ * check definitions are not implemented, so there is nothing else. */
+static enum http_disposition h_services(struct http_req *r, void *ctx)
+{
+    struct agent *a = ctx;
+    struct buf b;
+    buf_init(&b, 4096);
+    struct json_wr w;
+    json_wr_init(&w, &b);
+    json_wr_obj_begin(&w);
+    if (a->cfg->server) {
+        json_wr_key(&w, "consul");
+        json_wr_obj_begin(&w);
+        kv_s(&w, "ID", "consul");
+        kv_s(&w, "Service", "consul");
+        json_wr_key(&w, "Tags");
+        json_wr_arr_begin(&w);
+        json_wr_arr_end(&w);
+        kv_i(&w, "Port", a->cfg->ports.server);
+        json_wr_obj_end(&w);
+    }
+    json_wr_obj_end(&w);
+    respond_json(r, &b, &w);
+    return HTTP_DONE;
+}
+
+static enum http_disposition h_checks(struct http_req *r, void *ctx)
+{
+    (void)ctx;
+    struct buf b;
+    buf_init(&b, 16);
+    buf_append(&b, "{}", 2);
+    http_respond_json(r, 200, &b);
+    buf_free(&b);
+    return HTTP_DONE;
+}
+
 int agent_api_agent_routes(struct agent *a)
 {
     struct http_server *s = a->http;
@@ -263,5 +300,7 @@ int agent_api_agent_routes(struct agent *a)
            http_route_add(s, gp, "/v1/agent/leave", h_leave, a) |
            http_route_add(s, gp, "/v1/agent/force-leave/", h_force_leave, a) |
            http_route_add(s, HTTP_PUT, "/v1/agent/reload", h_reload, a) |
-           http_route_add(s, HTTP_GET, "/v1/agent/monitor", h_monitor, a);
+           http_route_add(s, HTTP_GET, "/v1/agent/monitor", h_monitor, a) |
+           http_route_add(s, HTTP_GET, "/v1/agent/services", h_services, a) |
+           http_route_add(s, HTTP_GET, "/v1/agent/checks", h_checks, a);
 }

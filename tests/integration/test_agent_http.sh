@@ -61,6 +61,8 @@ http GET /v1/status/peers; check "status/peers" 200 "^\[\"$IP:$P\"\]$"
 http GET /v1/agent/self; check "agent/self Config" 200 '"NodeName":"h1".*"Server":true|"Server":true.*"NodeName":"h1"'
 check "agent/self Stats.raft" 200 '"raft":\{[^}]*"state":"Leader"'
 check "agent/self Stats.consul" 200 '"consul":\{"bootstrap":"true","known_datacenters":"1","leader":"true","server":"true"\}'
+http GET /v1/agent/services; check "agent/services on a server" 200 '^\{"consul":\{"ID":"consul","Service":"consul","Tags":\[\],"Port":'"$P"'\}\}$'
+http GET /v1/agent/checks; check "agent/checks" 200 '^\{\}$'
 http GET /v1/agent/members; check "agent/members" 200 '"Name":"h1".*"role":"consul".*"bootstrap":"1".*"Status":1'
 http GET /v1/catalog/nodes
 if grep -qi "^X-Consul-Index: [1-9]" "$W/hdr" && grep -qi "^X-Consul-KnownLeader: true" "$W/hdr" &&
