@@ -54,6 +54,12 @@ static void reply_stale(struct raft *r, const struct raft_msg *m)
         struct raft_msg *resp = raft_send(r, m->from, RAFT_MSG_APPEND_RESP, true);
         if (resp)
             resp->u.append_resp.last_index = raft_memlog_last(&r->log);
+    } else if (m->type == RAFT_MSG_SNAPSHOT) {
+        /* A leader streaming a snapshot sends no heartbeats to that follower, so this reply
+         * is the only way it can learn that it was deposed (found by sim_raft -seed 9316). */
+        struct raft_msg *resp = raft_send(r, m->from, RAFT_MSG_SNAPSHOT_RESP, true);
+        if (resp)
+            resp->u.snapshot_resp.last_index = raft_memlog_last(&r->log);
     } else if (m->type == RAFT_MSG_VOTE && m->u.vote.prevote) {
         struct raft_msg *resp = raft_send(r, m->from, RAFT_MSG_VOTE_RESP, true);
         if (resp)
