@@ -65,6 +65,7 @@ struct agent {
     struct agent_waiter *rerun;  /* the parked request being re-run, if any */
     bool rerun_final;            /* its wait is over: answer whatever the result */
     uint64_t wake_timer;
+    bool consistent_pass;        /* inside a ?consistent read whose barrier passed */
     bool expect_done;
     uint64_t expect_timer;
     unsigned expect_tries;
@@ -133,6 +134,11 @@ void agent_blocking_init(struct agent *a);
 void agent_blocking_stop(struct agent *a);
 bool agent_block_park(struct agent *a, struct http_req *r, http_handler_fn fn, void *ctx,
                       uint64_t wait_ms);
+
+/* ?consistent: READ_NOW when the read may run now (barrier passed), READ_PENDING when fn(r, ctx)
+ * will be called again after a read barrier, READ_ANSWERED when r got an error answer. */
+enum { AGENT_READ_NOW, AGENT_READ_PENDING, AGENT_READ_ANSWERED };
+int agent_consistent_read(struct agent *a, struct http_req *r, http_handler_fn fn, void *ctx);
 
 /* Common response headers of a read (X-Consul-Index/KnownLeader/LastContact). */
 void agent_read_headers(const struct agent *a, struct http_req *r, uint64_t index);

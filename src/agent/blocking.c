@@ -124,3 +124,62 @@ void agent_blocking_stop(struct agent *a)
     if (a->st)
         state_set_watch(a->st, NULL, NULL);
 }
+
+/* ?consistent: the leader confirms it still leads (a read barrier) before the read runs, so the
+ * answer is linearizable; the handler is then called again with the barrier passed. */
+struct consistent_op {
+    struct agent *a;
+    struct http_req *r; /* NULL once the client went away */
+    http_handler_fn fn;
+    void *ctx;
+};
+
+static void consistent_cancel(struct http_req *r, void *ctx)
+{
+    (void)r;
+    ((struct consistent_op *)ctx)->r = NULL;
+}
+
+static void consistent_done(void *ctx, int err, uint64_t index)
+{
+    (void)index;
+    struct consistent_op *op = ctx;
+    if (op->r != NULL) {
+        http_req_on_cancel(op->r, NULL, NULL);
+        if (err != 0) {
+            http_respond_text(op->r, 500, raft_node_strerror(err));
+        } else {
+            op->a->consistent_pass = true;
+            op->fn(op->r, op->ctx);
+            op->a->consistent_pass = false;
+        }
+    }
+    free(op);
+}
+
+int agent_consistent_read(struct agent *a, struct http_req *r, http_handler_fn fn, void *ctx)
+{
+    if (a->consistent_pass)
+        return AGENT_READ_NOW;
+    if (a->raft == NULL || !raft_node_is_leader(a->raft)) {
+        http_respond_text(r, 500, a->raft && raft_node_leader_id(a->raft) == 0
+                                      ? "No cluster leader"
+                                      : "?consistent reads must be sent to the leader's agent "
+                                        "(forwarding is not implemented)");
+        return AGENT_READ_ANSWERED;
+    }
+    struct consistent_op *op = calloc(1, sizeof *op);
+    if (op == NULL) {
+        http_respond_text(r, 500, "out of memory");
+        return AGENT_READ_ANSWERED;
+    }
+    *op = (struct consistent_op){a, r, fn, ctx};
+    int rc = raft_node_read_index(a->raft, consistent_done, op);
+    if (rc != 0) {
+        free(op);
+        http_respond_text(r, 500, raft_node_strerror(rc));
+        return AGENT_READ_ANSWERED;
+    }
+    http_req_on_cancel(r, consistent_cancel, op);
+    return AGENT_READ_PENDING;
+}

@@ -69,6 +69,11 @@ static enum http_disposition h_query(struct http_req *r, void *vctx)
     /* Default reads are served by the leader; a follower's copy only with ?stale (forwarding
      * of the other reads to the leader is not wired yet: a follower answers them too, and says
      * how fresh it is in X-Consul-LastContact). */
+    if (qo.consistency == HTTP_CONSISTENCY_CONSISTENT) {
+        int cr = agent_consistent_read(a, r, h_query, vctx);
+        if (cr != AGENT_READ_NOW)
+            return cr == AGENT_READ_PENDING ? HTTP_PENDING : HTTP_DONE;
+    }
     struct buf b;
     buf_init(&b, QUERY_LIMIT);
     uint64_t index = 1;

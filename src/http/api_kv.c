@@ -146,6 +146,11 @@ static enum http_disposition h_kv(struct http_req *r, void *ctx)
             http_respond_text(r, 400, "Missing key name");
             return HTTP_DONE;
         }
+        if (qo.consistency == HTTP_CONSISTENCY_CONSISTENT) {
+            int cr = agent_consistent_read(a, r, h_kv, a);
+            if (cr != AGENT_READ_NOW)
+                return cr == AGENT_READ_PENDING ? HTTP_PENDING : HTTP_DONE;
+        }
         return kv_get(a, r, key, &qo);
     }
     char err[STATE_ERR_LEN] = "";

@@ -85,6 +85,8 @@ http PUT /v1/catalog/register "$W/noaddr"; check "register without address is 40
 printf 'bar' >"$W/v"
 http PUT /v1/kv/foo "$W/v"; check "kv PUT" 200 '^true$'
 http GET "/v1/kv/foo?raw"; check "kv GET ?raw" 200 '^bar$'
+http GET "/v1/kv/foo?raw&consistent"; check "kv GET ?consistent on the leader" 200 '^bar$'
+http GET "/v1/catalog/nodes?consistent"; check "catalog ?consistent on the leader" 200 '"Node":"h1"'
 http GET /v1/kv/foo; check "kv GET" 200 '"Key":"foo".*"Value":"YmFy"'
 http PUT "/v1/kv/foo?cas=0" "$W/v"; check "kv cas=0 on existing key is false" 200 '^false$'
 http PUT "/v1/kv/a/b?flags=42" "$W/v"; http PUT /v1/kv/a/c/d "$W/v"

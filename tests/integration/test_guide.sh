@@ -141,6 +141,9 @@ else bad "catalog lacks D" "$(cat "$W/body")"; fi
 if wait_for 20 logged A "consul: member 'D' joined, marking health alive"; then ok "A: member 'D' joined line"
 else bad "A: no member joined line"; fi
 
+http GET 127.0.0.2 "/v1/catalog/nodes?consistent"
+if [[ $(cat "$W/status") == 500 ]]; then ok "?consistent on a follower is refused"; else bad "?consistent on a follower: $(cat "$W/status")"; fi
+
 # 8. SIGINT to A: graceful leave, a new leader among B and C, A removed as a peer.
 stop A INT
 if [[ $(cat "$W/rc") == 0 ]] && logged A "Gracefully shutting down agent..."; then ok "A: graceful leave, exit 0"
