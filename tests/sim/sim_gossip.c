@@ -299,7 +299,9 @@ static bool scLoss(struct gossipsim_cluster *c, struct gossipsim_rng *r)
 
 /* A paused process (SIGSTOP) is suspected, resumes, refutes, and must be alive everywhere without
  * anyone having declared it failed: every member that holds the suspicion must hear the
- * refutation before its own suspicion timer (at least suspMin after it started) runs out. */
+ * refutation before its own suspicion timer (at least suspMin after it started) runs out. Even a
+ * core that tells its accusers directly leaves a tail: a mere confirmer reached by none of the
+ * retransmit_mult*log(n) copies of the refutation (about 1 run in 3000). */
 static bool scStall(struct gossipsim_cluster *c, struct gossipsim_rng *r)
 {
     if (!joinAll(c, r, 0))
