@@ -38,6 +38,9 @@ http_get 127.0.0.1 /v1/operator/raft/configuration && grep -q '"Index":[1-9]' "$
 
 # A follower dies; the leader removes it by address.
 lib_stop S3 KILL
+# As in Consul, the leader re-adds a server that gossip still sees alive: remove it once failed.
+failed_in_members() { "$T" members -http-addr="127.0.0.1:$PORT_HTTP" -status=failed 2>/dev/null | grep -q "^$1 "; }
+wait_for 40 failed_in_members S3 && ok "S3 seen failed" || bad "S3 never failed" "$("$T" members -http-addr="127.0.0.1:$PORT_HTTP" 2>&1)"
 out=$(op 127.0.0.2 remove-peer -address="127.0.0.3:$PORT_SERVER" 2>&1); rc=$?
 [[ $rc == 1 && $out == "Error removing peer: this server is not the leader"* ]] &&
   ok "remove-peer on a follower: exit 1, names the leader" || bad "remove-peer on follower (rc $rc)" "$out"
@@ -53,6 +56,21 @@ for ip in 127.0.0.1 127.0.0.2; do
   fi
 done
 http_put 127.0.0.1 /v1/kv/after-remove v && ok "the two servers still commit writes" || bad "write after removal" "$(lib_status) $(lib_body)"
+
+# force-leave of a failed server also takes it out of the Raft configuration (the leader's
+# reconcile removes a left server), so no remove-peer is needed.
+lib_start S4 127.0.0.4 -server
+join4() { "$T" join -http-addr="127.0.0.4:$PORT_HTTP" "127.0.0.1:$PORT_SERF" >/dev/null 2>&1; }
+wait_for 20 join4 && ok "S4 joins S1" || bad "S4 cannot join"
+wait_for 40 count_rows 127.0.0.1 3 && ok "S4 added as a peer" || bad "S4 not added" "$(cat "$W/peers.out" "$W/peers.err")"
+lib_stop S4 KILL
+wait_for 40 failed_in_members S4 && ok "S4 seen failed" || bad "S4 never failed" "$("$T" members -http-addr="127.0.0.1:$PORT_HTTP" 2>&1)"
+"$T" force-leave -http-addr="127.0.0.1:$PORT_HTTP" S4 && ok "force-leave S4" || bad "force-leave S4"
+if wait_for 30 count_rows 127.0.0.1 2 && ! rows 127.0.0.1 | grep -q "^S4 "; then
+  ok "force-leave removed S4 from the Raft configuration"
+else
+  bad "S4 still a peer after force-leave" "$(cat "$W/peers.out" "$W/peers.err")"
+fi
 
 out=$(op 127.0.0.1 remove-peer -address=10.9.9.9:8300 2>&1); rc=$?
 [[ $rc == 1 && $out == 'Error removing peer: address "10.9.9.9:8300" was not found in the Raft configuration' ]] &&
