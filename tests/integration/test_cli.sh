@@ -47,7 +47,7 @@ for h in -h -help --help; do
 done
 run "usage lists only real commands" 0 -h && {
   cmds=$(sed -n 's/^    \([a-z-]*\) .*/\1/p' "$W/out" | tr '\n' ' ')
-  [[ $cmds == "agent force-leave info join keygen leave members monitor reload version " ]] && ok "usage lists exactly: $cmds" || bad "commands listed: $cmds"; }
+  [[ $cmds == "agent force-leave info join keygen leave members monitor operator reload version " ]] && ok "usage lists exactly: $cmds" || bad "commands listed: $cmds"; }
 for c in agent keygen version; do
   run "$c -h" 0 "$c" -h && { grep -q "^Usage: tribune $c" "$W/out" && ok "$c -h: usage, exit 0" \
     || bad "$c -h" "$(cat "$W/out")"; }
