@@ -77,10 +77,22 @@ out=$(op 127.0.0.1 remove-peer -address=10.9.9.9:8300 2>&1); rc=$?
   ok "unknown address: Consul's error, exit 1" || bad "unknown address (rc $rc)" "$out"
 out=$(op 127.0.0.1 remove-peer 2>&1); rc=$?
 [[ $rc == 1 && $(head -n 1 <<<"$out") == "Missing peer address" ]] && ok "missing -address" || bad "missing -address (rc $rc)" "$out"
+lib_http DELETE 127.0.0.1 "/v1/operator/raft/peer?id=00000000000000ff"
+[[ $(lib_status) == 500 && $(lib_body) == 'id "00000000000000ff" was not found in the Raft configuration' ]] &&
+  ok "DELETE ?id unknown: 500" || bad "DELETE ?id unknown: $(lib_status)" "$(lib_body)"
 lib_http DELETE 127.0.0.1 /v1/operator/raft/peer
 [[ $(lib_status) == 400 ]] && ok "DELETE without address or id: 400" || bad "DELETE no param: $(lib_status)" "$(lib_body)"
 lib_http GET 127.0.0.1 /v1/operator/raft/peer
 [[ $(lib_status) == 405 ]] && ok "GET on the peer endpoint: 405" || bad "GET peer: $(lib_status)"
+
+# A client agent has no Raft and no forwarding yet: it refuses instead of guessing.
+lib_start C 127.0.0.5
+joinc() { "$T" join -http-addr="127.0.0.5:$PORT_HTTP" "127.0.0.1:$PORT_SERF" >/dev/null 2>&1; }
+wait_for 20 joinc && ok "client C joins" || bad "client C cannot join" "$(tail -n 5 "$W/C.log")"
+out=$(op 127.0.0.5 list-peers 2>&1); rc=$?
+[[ $rc == 1 && $out == "Error getting peers: operator endpoints are answered by servers only"* ]] &&
+  ok "list-peers on a client: a clear refusal" || bad "list-peers on client (rc $rc)" "$out"
+lib_stop C TERM
 
 out=$("$T" operator 2>&1); rc=$?
 [[ $rc == 1 && $out == *"Usage: tribune operator"* ]] && ok "operator alone: usage, exit 1" || bad "operator alone (rc $rc)" "$out"
