@@ -254,6 +254,43 @@ static void install_snapshot_cases(void **state)
     raft_close(&r);
 }
 
+/* Regression for f9ab9f6 (sim_raft -seed 9316): a follower that moved to a higher term while it
+ * was behind the leader's compacted log gets only InstallSnapshot from the leader (appends and
+ * heartbeats pause for it). It ignored stale-term snapshots without a word, so the stale leader
+ * never learned the newer term and the follower never caught up: three of eight servers stayed
+ * behind forever while the others kept the leader in its lease. A stale snapshot must be
+ * answered with our term, like a stale append. */
+static void stale_snapshot_is_answered_with_our_term(void **state)
+{
+    (void)state;
+    struct buf b;
+    struct raft_entry ents[3];
+    config_entry(&ents[0], &b, 1, 1, 3, false);
+    ents[1] = cmd(2, 1);
+    ents[2] = cmd(3, 1);
+    struct raft r;
+    start(&r, 2, 8, ents, 3);
+    buf_free(&b);
+    struct raft_ready rd;
+    while (raft_ready(&r, &rd))
+        raft_advance(&r, &rd);
+
+    assert_int_equal(step_snapshot(&r, 1, 7, 50, 7), RAFT_OK);
+    assert_int_equal(raft_term(&r), 8);
+    assert_int_equal(raft_snapshot_index(&r), 0); /* nothing installed from a stale leader */
+    bool told = false;
+    while (raft_ready(&r, &rd)) {
+        assert_null(rd.snapshot);
+        for (size_t i = 0; i < rd.n_msgs; i++)
+            told |= rd.msgs[i].to == 1 && rd.msgs[i].term == 8;
+        for (size_t i = 0; i < rd.n_msgs_after_persist; i++)
+            told |= rd.msgs_after_persist[i].to == 1 && rd.msgs_after_persist[i].term == 8;
+        raft_advance(&r, &rd);
+    }
+    assert_true(told);
+    raft_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +298,7 @@ int main(void)
         cmocka_unit_test(stale_prefix_append_keeps_suffix),
         cmocka_unit_test(truncated_config_rolls_back),
         cmocka_unit_test(install_snapshot_cases),
+        cmocka_unit_test(stale_snapshot_is_answered_with_our_term),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
