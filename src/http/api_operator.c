@@ -234,9 +234,14 @@ static enum http_disposition h_peer(struct http_req *r, void *ctx)
     if (rc != 0) {
         free(op);
         char msg[256];
-        snprintf(msg, sizeof msg, "%s",
-                 rc == RAFT_EBUSY ? "a configuration change is already in progress, try again"
-                                  : raft_node_strerror(rc));
+        if (rc == RAFT_EBUSY)
+            snprintf(msg, sizeof msg, "a configuration change is in progress or the leader is "
+                                      "new: try again");
+        else if (rc == RAFT_EINVAL)
+            snprintf(msg, sizeof msg, "cannot remove the last voter: nobody would be left to "
+                                      "elect a leader");
+        else
+            snprintf(msg, sizeof msg, "%s", raft_node_strerror(rc));
         http_respond_text(r, 500, msg);
         return HTTP_DONE;
     }

@@ -94,6 +94,15 @@ out=$(op 127.0.0.5 list-peers 2>&1); rc=$?
   ok "list-peers on a client: a clear refusal" || bad "list-peers on client (rc $rc)" "$out"
 lib_stop C TERM
 
+# A lone server (a cluster of its own) refuses to remove its only voter.
+lib_start B 127.0.0.6 -server -bootstrap
+wait_for 30 lib_logged B "leadership acquired" && ok "lone server B leads" || bad "B never led" "$(tail -n 5 "$W/B.log")"
+out=$(op 127.0.0.6 remove-peer -address="127.0.0.6:$PORT_SERVER" 2>&1); rc=$?
+[[ $rc == 1 && $out == "Error removing peer: cannot remove the last voter"* ]] &&
+  ok "the last voter is not removed" || bad "last voter (rc $rc)" "$out"
+count_rows 127.0.0.6 1 && ok "B still lists itself" || bad "B's peers" "$(cat "$W/peers.out" "$W/peers.err")"
+lib_stop B TERM
+
 out=$("$T" operator 2>&1); rc=$?
 [[ $rc == 1 && $out == *"Usage: tribune operator"* ]] && ok "operator alone: usage, exit 1" || bad "operator alone (rc $rc)" "$out"
 out=$("$T" operator raft 2>&1); rc=$?
