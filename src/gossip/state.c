@@ -50,6 +50,20 @@ void gossip_self_alive_msg(struct gossip *g, struct gossip_msg *m)
     m->u.alive.tags = me->m.tags;
 }
 
+/* Sends our current alive straight to an accuser. Broadcast alone is not enough: an accuser that
+ * misses every gossiped copy of a refutation goes on to declare us dead (sim_gossip -seed 410). */
+static void tell_accuser(struct gossip *g, const char *from)
+{
+    if (from == NULL)
+        return;
+    const struct gossip_node *acc = gossip_node_find(g, from);
+    if (acc == NULL || acc == gossip_self(g))
+        return;
+    struct gossip_msg m;
+    gossip_self_alive_msg(g, &m);
+    (void)gossip_send_udp(g, &acc->m.addr, &m, 1);
+}
+
 /* Someone says we are suspect or dead (or holds stale news about us): outbid them. what and from
  * only feed the log line, in memberlist's words. */
 static void refute(struct gossip *g, uint64_t accused_inc, const char *what, const char *from)
@@ -69,6 +83,7 @@ static void refute(struct gossip *g, uint64_t accused_inc, const char *what, con
     struct gossip_msg m;
     gossip_self_alive_msg(g, &m);
     gossip_bcast_queue(g, g->cfg.name, &m, false);
+    tell_accuser(g, from);
 }
 
 static void conflict(struct gossip *g, const struct gossip_member *holder, const struct gossip_addr *claim)
@@ -156,6 +171,12 @@ void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s)
     if (!gossip_name_ok(s->node) || !gossip_name_ok(s->from))
         return;
     struct gossip_node *n = gossip_node_find(g, s->node);
+    if (n != NULL && n == gossip_self(g) && s->incarnation < n->m.incarnation) {
+        /* Already refuted, but this accuser has not heard: the buddy system's suspicion
+         * piggybacked on a probe is exactly such a message. */
+        tell_accuser(g, s->from);
+        return;
+    }
     if (!n || s->incarnation < n->m.incarnation)
         return;
     struct gossip_msg m = {.type = GOSSIP_MSG_SUSPECT};
