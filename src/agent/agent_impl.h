@@ -107,6 +107,10 @@ int agent_api_status_routes(struct agent *a);
 int agent_api_catalog_routes(struct agent *a);
 int agent_api_kv_routes(struct agent *a);
 int agent_api_catalog_write_routes(struct agent *a);
+/* The body of PUT /v1/catalog/register (reg) or /deregister as one state command appended to
+ * cmd: 0, or -1 with the HTTP status and Consul's one-line message. Pure: for tests and fuzzing. */
+int agent_catalog_decode(bool reg, const uint8_t *body, size_t len, const char *our_dc,
+                         struct buf *cmd, int *status, char *msg, size_t msglen);
 int agent_api_operator_routes(struct agent *a); /* api_operator.c */
 
 /* info.c: the Stats object of /v1/agent/self (and the Member object) */
