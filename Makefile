@@ -7,6 +7,8 @@ PREFIX     ?= /usr/local
 SEEDS      ?= 1000
 FUZZ_TIME  ?= 30
 BUILD      ?= build
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+SIMS       ?= raft gossip
 
 WARN       := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS       := -D_GNU_SOURCE -DTRIBUNE_VERSION='"$(VERSION)"' -Isrc
@@ -100,14 +102,14 @@ test-deps:
 # The one test command: installs what is missing, then runs unit tests, simulators (SEEDS each),
 # fuzz regressions over the seed corpora, man page lint and the integration scenarios.
 check: test-deps
-	@$(MAKE) --no-print-directory $(BUILD)/tribune $(BUILD)/asan/tribune $(UNIT_BIN) $(SIM_ABIN) $(FUZZ_BIN) $(BENCH_BIN)
+	@$(MAKE) -j$(JOBS) --no-print-directory $(BUILD)/tribune $(BUILD)/asan/tribune $(UNIT_BIN) $(SIM_ABIN) $(FUZZ_BIN) $(BENCH_BIN)
 	@BUILD=$(BUILD) SEEDS=$(SEEDS) scripts/check.sh
 
 unit: $(UNIT_BIN)
 	@BUILD=$(BUILD) scripts/check.sh unit
 
 sim: $(SIM_BIN)
-	@BUILD=$(BUILD) SEEDS=$(SEEDS) SIM_DIR=$(BUILD)/rel/tests scripts/check.sh sim
+	@BUILD=$(BUILD) SEEDS=$(SEEDS) SIMS='$(SIMS)' SIM_DIR=$(BUILD)/rel/tests scripts/check.sh sim
 
 fuzz-build: $(FUZZ_BIN)
 

@@ -42,6 +42,8 @@ run_unit() {
 run_sim() {
   for s in "$SIM_DIR"/sim_*; do
     [[ -x $s ]] || continue
+    # SIMS="raft gossip" (default: all) picks simulators by name.
+    [[ -z ${SIMS:-} || " $SIMS " == *" ${s##*/sim_} "* ]] || continue
     local name; name=$(basename "$s") out="$log_dir/$(basename "$s").log"
     "$s" -seeds "$SEEDS" >"$out" 2>&1; local rc=$?
     local last p f

@@ -169,6 +169,9 @@ void gossip_emit(struct gossip *g, uint8_t type, const struct gossip_member *m);
 void gossip_emit_text(struct gossip *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends msgs over UDP with as many piggybacked updates as fit; returns -1 when out of memory. */
 int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n);
+/* The same without piggybacked updates: for replies aimed at one member, which must not spend the
+ * retransmit budget of updates that everyone needs. */
+int gossip_send_udp_alone(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n);
 /* Takes ownership of the push-pull states inside msgs, even on failure. */
 int gossip_send_tcp(struct gossip *g, const struct gossip_addr *to, uint64_t conn, struct gossip_msg *msgs,
                     size_t n);

@@ -49,7 +49,8 @@ static struct gossip_packet *out_packet(struct gossip *g)
     return p;
 }
 
-int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n)
+static int send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n,
+                    bool piggyback)
 {
     size_t cap = n + g->cfg.udp_max / 4 + 1; /* every message is at least 4 bytes */
     struct gossip_msg *all = malloc(cap * sizeof *all);
@@ -67,7 +68,7 @@ int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct
         free(all);
         return -1;
     }
-    size_t k = gossip_bcast_take(g, all + n, cap - n, &used, g->cfg.udp_max);
+    size_t k = piggyback ? gossip_bcast_take(g, all + n, cap - n, &used, g->cfg.udp_max) : 0;
     struct gossip_packet *p = n + k ? out_packet(g) : NULL;
     if (!p) {
         free(all);
@@ -78,6 +79,16 @@ int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct
     p->n_msgs = (uint32_t)(n + k);
     p->msgs = all;
     return 0;
+}
+
+int gossip_send_udp(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n)
+{
+    return send_udp(g, to, msgs, n, true);
+}
+
+int gossip_send_udp_alone(struct gossip *g, const struct gossip_addr *to, const struct gossip_msg *msgs, size_t n)
+{
+    return send_udp(g, to, msgs, n, false);
 }
 
 static void free_msgs(struct gossip_msg *msgs, size_t n)

@@ -61,7 +61,7 @@ static void tell_accuser(struct gossip *g, const char *from)
         return;
     struct gossip_msg m;
     gossip_self_alive_msg(g, &m);
-    (void)gossip_send_udp(g, &acc->m.addr, &m, 1);
+    (void)gossip_send_udp_alone(g, &acc->m.addr, &m, 1);
 }
 
 /* Someone says we are suspect or dead (or holds stale news about us): outbid them. what and from
