@@ -107,3 +107,29 @@ int cli_remote_escape(const char *s, char *out, size_t outlen)
     out[o] = '\0';
     return 0;
 }
+
+int cli_remote_put_simple(const char *usage, int argc, char **argv, const char *target,
+                          const char *err_prefix, const char *ok_text)
+{
+    const struct flags_spec specs[] = {CLI_REMOTE_ADDR_FLAG};
+    struct flags_value fv[1];
+    int rest = 0;
+    int rc = cli_remote_flags(usage, specs, 1, argc, argv, fv, &rest, 0);
+    if (rc >= 0) {
+        flags_free(fv, 1);
+        return rc;
+    }
+    struct http_client_resp resp;
+    char text[512];
+    rc = cli_remote_do(cli_remote_addr(fv[0].last), "PUT", target, &resp, text, sizeof text);
+    http_client_resp_free(&resp);
+    flags_free(fv, 1);
+    if (rc == CLI_REMOTE_UNREACH)
+        return 1;
+    if (rc == CLI_REMOTE_STATUS) {
+        fprintf(stderr, "%s: %s\n", err_prefix, text);
+        return 1;
+    }
+    puts(ok_text);
+    return 0;
+}

@@ -46,6 +46,11 @@ int cli_remote_do(const char *addr, const char *method, const char *target,
                   struct http_client_resp *resp, char *text, size_t textlen);
 
 /* The same text cli_remote_do makes of a refused request, for callers that stream. */
+/* A command that takes only -http-addr and PUTs target: prints ok_text on success, or
+ * "<err_prefix>: <reason>" on stderr. Returns the exit code. */
+int cli_remote_put_simple(const char *usage, int argc, char **argv, const char *target,
+                          const char *err_prefix, const char *ok_text);
+
 void cli_remote_status_text(const struct http_client_resp *resp, char *text, size_t textlen);
 
 /* Percent-encodes s as one path segment or query value into out. 0, or -1 when it does not fit. */
