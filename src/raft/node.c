@@ -403,6 +403,7 @@ int raft_node_open(struct loop *l, const struct raft_node_opts *o, const struct 
     to.cluster = o->cluster;
     to.listen = o->bind ? o->bind : o->advertise;
     to.backoff_max_ms = o->backoff_max_ms;
+    to.rpc = o->rpc;
     static const struct raft_transport_cbs cbs = {on_msg, NULL};
     n->tr = raft_transport_create(l, &to, &cbs, n, why, sizeof why);
     if (n->tr == NULL) {

@@ -47,6 +47,8 @@ enum raft_node_err {
 
 const char *raft_node_strerror(int err);
 
+struct raft_transport_rpc; /* raft/transport.h */
+
 struct raft_node_opts {
     const char *data_dir;  /* DATA_DIR; the node uses DATA_DIR/raft/ (created 0700) */
     raft_id id;            /* nonzero, stable for the life of the data dir */
@@ -62,6 +64,7 @@ struct raft_node_opts {
     uint64_t seed;             /* election timeout PRNG seed; 0: derived from id and the clock */
     const struct rlog_io *io;  /* tests: fault injection in the log store; NULL: real calls */
     unsigned backoff_max_ms;   /* re-dial delay ceiling toward a down peer; 0: transport's 5 s */
+    const struct raft_transport_rpc *rpc; /* agent RPC on the Raft port; NULL: none */
 };
 
 /* Fills o with the defaults; the caller sets data_dir, id, advertise and cluster. */

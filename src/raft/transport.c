@@ -22,6 +22,8 @@ struct tconn {
     struct tconn *next; /* all connections of the transport */
     bool inbound;
     bool ready;         /* Hello exchanged */
+    bool rpc;           /* handed over to the RPC callbacks, with rpc_ctx */
+    void *rpc_ctx;
     raft_id remote;
     uint8_t version;
     uint64_t hs_timer;
@@ -50,6 +52,8 @@ struct raft_transport {
     struct raft_transport_opts o;
     struct raft_wire_hello hello;
     struct raft_transport_cbs cbs;
+    struct raft_transport_rpc rpc;
+    bool has_rpc;
     void *ctx;
     struct loop_listener *ls;
     struct tpeer **peers;
@@ -351,6 +355,30 @@ static bool handle_frame(struct tconn *tc, struct raft_wire_frame *f)
     return !loop_conn_closing(tc->c);
 }
 
+/* An inbound connection that opens with the RPC magic changes owner. true when it did (or is
+ * still too short to tell). */
+static bool rpc_handover(struct tconn *tc, struct buf *in)
+{
+    struct raft_transport *t = tc->t;
+    size_t n = in->len < 4 ? in->len : 4;
+    if (!t->has_rpc || memcmp(in->data, RAFT_TRANSPORT_RPC_MAGIC, n) != 0)
+        return false;
+    if (in->len < 4)
+        return true;
+    tc->rpc = true;
+    if (tc->hs_timer != 0) {
+        loop_timer_cancel(t->l, tc->hs_timer);
+        tc->hs_timer = 0;
+    }
+    tc->rpc_ctx = t->rpc.accept(t->rpc.ctx, tc->c, in);
+    if (tc->rpc_ctx == NULL) {
+        tc->rpc = false;
+        buf_clear(in);
+        loop_conn_close(tc->c);
+    }
+    return true;
+}
+
 static void conn_on_data(struct loop_conn *c, struct buf *in, void *ctx)
 {
     struct tconn *tc = ctx;
@@ -358,6 +386,12 @@ static void conn_on_data(struct loop_conn *c, struct buf *in, void *ctx)
         buf_clear(in);
         return;
     }
+    if (tc->rpc) {
+        tc->t->rpc.on_data(tc->rpc_ctx, c, in);
+        return;
+    }
+    if (tc->inbound && !tc->ready && rpc_handover(tc, in))
+        return;
     size_t off = 0;
     while (off < in->len && !loop_conn_closing(c)) {
         struct raft_wire_frame f;
@@ -390,6 +424,12 @@ static void conn_on_close(struct loop_conn *c, enum loop_close_reason why, int e
     if (tc == NULL)
         return;
     struct raft_transport *t = tc->t;
+    if (tc->rpc) {
+        void *rc = tc->rpc_ctx;
+        tconn_free(tc);
+        t->rpc.on_close(rc, c);
+        return;
+    }
     struct tpeer *p = tc->peer;
     bool was_out = p != NULL && p->out == tc;
     bool was_up = was_out && p->up;
@@ -633,6 +673,11 @@ struct raft_transport *raft_transport_create(struct loop *l, const struct raft_t
     t->log = loop_logger(l);
     t->o = *o;
     t->cbs = *cbs;
+    if (o->rpc != NULL) {
+        t->rpc = *o->rpc;
+        t->has_rpc = true;
+    }
+    t->o.rpc = NULL;
     t->ctx = ctx;
     if (t->o.out_limit == 0)
         t->o.out_limit = 64u << 20;
@@ -695,7 +740,12 @@ void raft_transport_destroy(struct raft_transport *t)
         loop_conn_set_ctx(tc->c, NULL);
         if (!loop_conn_closing(tc->c))
             loop_conn_close(tc->c);
+        bool rpc = tc->rpc;
+        void *rc = tc->rpc_ctx;
+        struct loop_conn *c = tc->c;
         tconn_free(tc);
+        if (rpc)
+            t->rpc.on_close(rc, c);
     }
     if (t->ls != NULL)
         loop_listener_close(t->ls);

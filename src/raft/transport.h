@@ -13,6 +13,20 @@
 
 struct raft_transport;
 
+/* Agent RPC shares the Raft listener: an accepted connection whose first 4 bytes are this magic
+ * (a Raft connection starts with RAFT_WIRE_MAGIC "TRBR") is handed over to these callbacks. */
+#define RAFT_TRANSPORT_RPC_MAGIC "TRPC"
+struct raft_transport_rpc {
+    /* in holds every byte read so far, the magic included; consume what is used. Returns the
+     * connection's own context, or NULL to have it closed. */
+    void *(*accept)(void *ctx, struct loop_conn *c, struct buf *in);
+    /* From then on the transport relays the connection's input and its close (exactly once, also
+     * from raft_transport_destroy) and never reads the bytes itself. */
+    void (*on_data)(void *conn_ctx, struct loop_conn *c, struct buf *in);
+    void (*on_close)(void *conn_ctx, struct loop_conn *c);
+    void *ctx;
+};
+
 struct raft_transport_opts {
     raft_id id;          /* ours, nonzero */
     const char *addr;    /* advertised "host:port", sent in the handshake */
@@ -24,6 +38,7 @@ struct raft_transport_opts {
     unsigned backoff_max_ms;  /* delay ceiling, doubling from the minimum; 0: 5000 */
     unsigned handshake_ms;    /* a connection not handshaken by then is closed; 0: 5000 */
     unsigned max_inbound;     /* accepted connections at once; 0: 256 */
+    const struct raft_transport_rpc *rpc; /* copied; NULL: "TRPC" connections are refused */
 };
 
 struct raft_transport_cbs {
