@@ -69,5 +69,27 @@ gone() { peers_are "$A" 3 && ! rows "$A" | grep -q "^$L "; }
 wait_for 30 gone && ok "force-leave dropped $L from the Raft peers" || bad "$L still a peer" "$(peers_dump)"
 http_put "$(ip_of "$(leader_name "$A")")" /v1/kv/after-kill two && [[ $(lib_body) == true ]] &&
   ok "the three servers commit a write" || bad "write after kill: $(lib_status)" "$(lib_body)"
+
+# --- 4. every server stopped with SIGINT (a graceful leave) one by one, then restarted: the last
+# one never removed itself, so the cluster comes back with no file edits.
+for n in "${rest[@]}"; do
+  lib_stop "$n" INT
+  [[ $LIB_RC == 0 ]] && ok "$n leaves on SIGINT, exit 0" || bad "$n exit $LIB_RC" "$(tail -n 5 "$W/$n.log")"
+done
+# The last to leave keeps itself as the only voter: restarted alone, it leads with all the data.
+Z=${rest[-1]}
+lib_start "$Z" "$(ip_of "$Z")" -server
+wait_for 60 peers_are "$Z" 1 && ok "$Z, last to leave, restarts and leads alone" || bad "$Z does not lead" "$(peers_dump)"
+wait_for 20 has_key "$Z" after-kill two && has_key "$Z" before-s4 one &&
+  ok "$Z serves every committed key" || bad "$Z lacks data" "$(lib_status) $(lib_body)"
+# -rejoin: the others rejoin the members they remember, with no join command; the leader adds
+# them back as voters.
+for n in "${rest[@]::${#rest[@]}-1}"; do lib_start "$n" "$(ip_of "$n")" -server -rejoin; done
+wait_for 60 peers_are "$Z" 3 && ok "-rejoin: ${rest[*]::${#rest[@]}-1} are voters again" || bad "not 3 voters after -rejoin" "$(peers_dump)"
+all_alive() { local n; for n in "${rest[@]}"; do status_is "$Z" "$n" alive || return 1; done; }
+wait_for 30 all_alive && ok "members: the three are alive" || bad "members after -rejoin" "$(cli "$Z" members 2>&1)"
+ok_all=1
+for n in "${rest[@]}"; do wait_for 30 peers_are "$n" 3 || { ok_all=0; bad "$n: not 3 voters" "$(peers_dump)"; }; done
+((ok_all)) && ok "every server lists the same 3 voters and a leader"
 for n in "${rest[@]}"; do lib_stop "$n" TERM; done
 lib_finish
