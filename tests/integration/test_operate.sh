@@ -91,5 +91,48 @@ wait_for 30 all_alive && ok "members: the three are alive" || bad "members after
 ok_all=1
 for n in "${rest[@]}"; do wait_for 30 peers_are "$n" 3 || { ok_all=0; bad "$n: not 3 voters" "$(peers_dump)"; }; done
 ((ok_all)) && ok "every server lists the same 3 voters and a leader"
+
+# --- 5. peers.json recovery: two of three servers destroyed, the survivor leads a one-server
+# cluster with every committed key, and new servers join it.
+Z=$(leader_name "${rest[0]}")
+P=; for n in "${rest[@]}"; do [[ $n != "$Z" && -z $P ]] && P=$n; done
+for i in 1 2 3 4 5; do
+  http_put "$(ip_of "$Z")" "/v1/kv/pre-outage-$i" "v$i" && [[ $(lib_body) == true ]] || bad "write pre-outage-$i: $(lib_status)"
+done
+wait_for 30 has_key "$P" pre-outage-5 v5 && ok "survivor-to-be $P has applied every write" || bad "$P behind" "$(lib_status) $(lib_body)"
+for n in "${rest[@]}"; do [[ $n != "$P" ]] && { lib_stop "$n" KILL; rm -rf "${W:?}/$n"; }; done
+lib_stop "$P" TERM
+id=$(head -n 1 "$W/$P/node-id")
+echo "[{\"id\": \"0x$id\", \"address\": \"$(ip_of "$P"):$PORT_SERVER\", \"non_voter\": false}]" >"$W/$P/raft/peers.json"
+lib_start "$P" "$(ip_of "$P")" -server
+wait_for 30 lib_logged "$P" "recovered configuration from peers.json" && ok "$P applies peers.json" || bad "peers.json not applied" "$(tail -n 5 "$W/$P.log")"
+no_peers_json() { [[ ! -e $W/$P/raft/peers.json ]]; }
+wait_for 10 no_peers_json && ok "peers.json is deleted once applied" || bad "peers.json left behind"
+wait_for 60 peers_are "$P" 1 && ok "$P leads a one-server cluster" || bad "$P does not lead alone" "$(peers_dump)"
+all_keys() {
+  has_key "$1" before-s4 one && has_key "$1" after-kill two || return 1
+  local i; for i in 1 2 3 4 5; do has_key "$1" "pre-outage-$i" "v$i" || return 1; done
+}
+wait_for 20 all_keys "$P" && ok "$P serves every committed key" || bad "$P lost data" "$(lib_status) $(lib_body)"
+http_put "$(ip_of "$P")" /v1/kv/post-recovery three && [[ $(lib_body) == true ]] &&
+  ok "the one-server cluster commits a write" || bad "write after recovery: $(lib_status)" "$(lib_body)"
+
+# --- 6. new servers join the recovered cluster; S5's retry-join targets S6, started 5 s later.
+lib_start S5 "$(ip_of S5)" -server -retry-join="$(ip_of S6):$PORT_SERF"
+sleep 5
+[[ $(cli S5 members 2>/dev/null | grep -c alive) == 1 ]] && ok "S5 is still alone before S6 starts" || bad "S5 members" "$(cli S5 members 2>&1)"
+lib_start S6 "$(ip_of S6)" -server
+wait_for 20 join S6 "$P" && ok "S6 joins $P" || bad "S6 cannot join $P"
+sees_p() { status_is S5 "$P" alive; }
+wait_for 60 sees_p && ok "retry-join: S5 reached S6 and sees $P alive" || bad "S5 retry-join" "$(cli S5 members 2>&1; tail -n 5 "$W/S5.log")"
+rest=("$P" S5 S6)
+ok_all=1
+for n in "${rest[@]}"; do wait_for 60 peers_are "$n" 3 || { ok_all=0; bad "$n: not 3 voters" "$(peers_dump)"; }; done
+((ok_all)) && ok "$P, S5 and S6: 3 voters, one leader, everywhere"
+ok_all=1
+for n in S5 S6; do
+  wait_for 30 all_keys "$n" && has_key "$n" post-recovery three || { ok_all=0; bad "$n lacks data" "$(lib_status) $(lib_body)"; }
+done
+((ok_all)) && ok "the new servers serve every committed key"
 for n in "${rest[@]}"; do lib_stop "$n" TERM; done
 lib_finish
