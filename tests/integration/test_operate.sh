@@ -41,8 +41,9 @@ http_put 127.0.0.41 /v1/kv/before-s4 one || http_put "$(ip_of "$L")" /v1/kv/befo
 [[ $(lib_body) == true ]] && ok "a write is committed" || bad "write: $(lib_status)" "$(lib_body)"
 
 # --- 2. the footnote's recovery of a server started with -bootstrap by mistake: stop it, delete
-# raft/ from its data dir, restart it without -bootstrap and join it (its refusal by the cluster
-# is not asserted here: see the report of ops6).
+# raft/ from its data dir, restart it without -bootstrap and join it. Known gap, so not asserted:
+# joined while still bootstrapped, it is not refused; its leader adds the others and two clusters
+# at the same term merge, losing committed writes from its log (no cluster identity yet).
 lib_start S4 "$(ip_of S4)" -server -bootstrap
 wait_for 30 lib_logged S4 "leadership acquired" && ok "S4 bootstraps a cluster of its own" || bad "S4 never led" "$(tail -n 5 "$W/S4.log")"
 lib_stop S4 TERM
