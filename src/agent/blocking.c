@@ -164,8 +164,7 @@ int agent_consistent_read(struct agent *a, struct http_req *r, http_handler_fn f
     if (a->raft == NULL || !raft_node_is_leader(a->raft)) {
         http_respond_text(r, 500, a->raft && raft_node_leader_id(a->raft) == 0
                                       ? "No cluster leader"
-                                      : "?consistent reads must be sent to the leader's agent "
-                                        "(forwarding is not implemented)");
+                                      : "?consistent read not forwarded: too many forwards");
         return AGENT_READ_ANSWERED;
     }
     struct consistent_op *op = calloc(1, sizeof *op);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/rpc_fwd.h"
 #include "gossip/gossip.h"
 
 #define SERVER_POLL_MS 100
@@ -239,6 +240,9 @@ static int open_raft(struct agent *a, char *err, size_t errlen)
     o.bind = bind;
     o.cluster = c->datacenter;
     o.bootstrap = c->bootstrap;
+    struct raft_transport_rpc rpc; /* forwarded HTTP API requests share the Raft port */
+    agent_rpc_hook(a, &rpc);
+    o.rpc = &rpc;
     const struct raft_node_fsm fsm = {
         .ctx = a,
         .apply = fsm_apply,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/rpc_fwd.h"
 #include "base/json.h"
 #include "http/query.h"
 
@@ -58,17 +59,20 @@ static enum http_disposition h_query(struct http_req *r, void *vctx)
         http_respond_text(r, 500, "No path to datacenter");
         return HTTP_DONE;
     }
+    int fw = agent_rpc_forward(a, r, false);
+    if (fw != AGENT_FWD_LOCAL)
+        return fw == AGENT_FWD_PENDING ? HTTP_PENDING : HTTP_DONE;
     if (a->st == NULL) {
-        http_respond_text(r, 500, "this agent is a client: send catalog and KV requests to a server's HTTP API (forwarding is not implemented)");
+        http_respond_text(r, 500, "No known Consul servers");
         return HTTP_DONE;
     }
     if (qc->kind != Q_NODES && qc->kind != Q_SERVICES && *http_req_suffix(r) == '\0') {
         http_respond_text(r, 400, "Missing name");
         return HTTP_DONE;
     }
-    /* Default reads are served by the leader; a follower's copy only with ?stale (forwarding
-     * of the other reads to the leader is not wired yet: a follower answers them too, and says
-     * how fresh it is in X-Consul-LastContact). */
+    /* Default reads are served by the leader (a follower forwarded them above unless no leader
+     * is known or the hop limit was reached); a follower's copy with ?stale, saying how fresh it
+     * is in X-Consul-LastContact. */
     if (qo.consistency == HTTP_CONSISTENCY_CONSISTENT) {
         int cr = agent_consistent_read(a, r, h_query, vctx);
         if (cr != AGENT_READ_NOW)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/rpc_fwd.h"
 #include "base/json.h"
 #include "raft/raft.h"
 
@@ -55,9 +56,11 @@ static int str_of(const struct json_value *o, const char *key, const char **out)
 
 static enum http_disposition propose(struct agent *a, struct http_req *r, struct buf *cmd)
 {
+    int fw = agent_rpc_forward(a, r, true);
+    if (fw != AGENT_FWD_LOCAL)
+        return fw == AGENT_FWD_PENDING ? HTTP_PENDING : HTTP_DONE;
     if (a->raft == NULL) {
-        http_respond_text(r, 500, "this agent is a client: send catalog writes to the leader's "
-                                  "HTTP API (forwarding is not implemented)");
+        http_respond_text(r, 500, "No known Consul servers");
         return HTTP_DONE;
     }
     struct cw_op *op = calloc(1, sizeof *op);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/rpc_fwd.h"
 #include "base/json.h"
 #include "http/query.h"
 #include "raft/raft.h"
@@ -136,8 +137,11 @@ static enum http_disposition h_kv(struct http_req *r, void *ctx)
         http_respond_text(r, 400, errmsg);
         return HTTP_DONE;
     }
+    int fw = agent_rpc_forward(a, r, m->method != HTTP_GET && m->method != HTTP_HEAD);
+    if (fw != AGENT_FWD_LOCAL)
+        return fw == AGENT_FWD_PENDING ? HTTP_PENDING : HTTP_DONE;
     if (a->st == NULL) {
-        http_respond_text(r, 500, "this agent is a client: send catalog and KV requests to a server's HTTP API (forwarding is not implemented)");
+        http_respond_text(r, 500, "No known Consul servers");
         return HTTP_DONE;
     }
     bool recurse = http_req_param(r, "recurse", &v);

@@ -98,15 +98,16 @@ done
 peers_ok() { http_get "$1" /v1/status/peers && [[ $(grep -o "127\.0\.0\.[123]:$PORT_SERVER" "$W/http.body" | sort -u | wc -l) == 3 ]]; }
 if peers_ok "$LEADER"; then ok "status/peers lists the three servers"; else bad "status/peers: $(lib_body)"; fi
 
-# 2. Writes replicate to every server; a write to a follower is refused, not lost silently.
+# 2. Writes replicate to every server; a write to a follower is forwarded to the leader.
 put_many k 20 && ok "20 writes acknowledged"
 check_all_have "replication"
 for n in "${NAMES[@]}"; do
   [[ ${IP[$n]} == "$LEADER" ]] && continue
   http_put "${IP[$n]}" /v1/kv/follower-write x
   st=$(lib_status) msg=$(lib_body)
-  if [[ $st == 500 ]] && ! http_get "$LEADER" /v1/kv/follower-write; then
-    ok "$n (follower) refuses a write with 500: $msg"
+  if [[ $st == 200 && $msg == true ]] && http_get "$LEADER" "/v1/kv/follower-write?raw" &&
+    [[ $(lib_body) == x ]]; then
+    ok "$n (follower) forwards a write to the leader"
   else bad "$n follower write: $st $msg"; fi
   break
 done
