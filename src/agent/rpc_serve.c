@@ -61,7 +61,9 @@ static void h_data(struct loop_conn *h, struct buf *in, void *ctx)
     loop_conn_close(h);
     s->h = NULL;
     if (rc == HTTP_PARSE_ERROR) {
-        reply_error(s, 500, "rpc error: unreadable answer from the local HTTP API");
+        reply_error(s, 500, s->p.err_status == 413
+                                ? "rpc error: answer too large to forward (over 1 MiB)"
+                                : "rpc error: unreadable answer from the local HTTP API");
         return;
     }
     const struct http_message *m = &s->p.msg;

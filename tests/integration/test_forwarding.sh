@@ -73,6 +73,28 @@ all_nodes() {
 if wait_for 30 all_nodes; then ok "catalog/nodes through the client lists all 4 nodes"
 else bad "catalog/nodes through the client" "$(lib_status) $(lib_body)"; fi
 
+reg='{"Node":"ext1","Address":"10.0.0.9","Service":{"Service":"web","Port":80}}'
+if lib_http PUT "${IP[D]}" /v1/catalog/register "$reg" && [[ $(lib_body) == true ]]; then
+  ok "catalog register through the client"
+else bad "catalog register through the client" "$(lib_status) $(lib_body)"; fi
+ext_everywhere() {
+  local n
+  for n in "${SERVERS[@]}"; do
+    http_get "${IP[$n]}" "/v1/catalog/service/web?stale" && grep -q 10.0.0.9 "$W/http.body" || return 1
+  done
+}
+if wait_for 20 ext_everywhere; then ok "registered service on every server"; else bad "service missing"; fi
+
+# An answer over the frame bound is refused with a clear error, not truncated.
+big=$(head -c 400000 /dev/zero | tr '\0' x)
+for i in 1 2 3; do http_put "${IP[A]}" "/v1/kv/big/$i" "$big" >/dev/null; done
+if http_get "${IP[D]}" "/v1/kv/big/?recurse"; then bad "oversized answer relayed: 200"
+elif grep -q "too large to forward" "$W/http.body"; then ok "oversized answer: 500 too large to forward"
+else bad "oversized answer" "$(lib_status) $(head -c 200 "$W/http.body")"; fi
+if http_get "${IP[D]}" "/v1/kv/big/1?raw" && [[ $(wc -c <"$W/http.body") == 400000 ]]; then
+  ok "a 400000-byte value read through the client"
+else bad "big value through the client: $(lib_status)"; fi
+
 # Kill -9 the server the client used last; the client fails over to another.
 USED=$(grep -o "forwarded request to server 127\.0\.0\.[0-9]*" "$W/D.log" | tail -n 1 | awk '{print $NF}')
 VICTIM=${NAME_OF[$USED]:-}
