@@ -17,8 +17,13 @@ struct sconn {
     struct loop_conn *c;  /* from the forwarding agent */
     struct loop_conn *h;  /* to our own HTTP listener, while the request runs */
     bool busy;
+    uint64_t timer;       /* the request must arrive within RPC_REQUEST_MS */
     struct http_parser p;
 };
+
+/* The Raft handshake timer stops at the hand-over: this bound replaces it, so a connection that
+ * says "TRPC" and then nothing cannot hold an inbound slot forever. */
+#define RPC_REQUEST_MS 10000
 
 static void reply(struct sconn *s, const struct agent_rpc_frame *f)
 {
@@ -152,14 +157,33 @@ static void rpc_data(void *ctx, struct loop_conn *c, struct buf *in)
         loop_conn_close(c);
         return;
     }
+    if (s->timer != 0) {
+        loop_timer_cancel(s->a->loop, s->timer);
+        s->timer = 0;
+    }
     run(s, &f);
     buf_clear(in);
+}
+
+static void request_timeout(struct loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    struct sconn *s = ctx;
+    s->timer = 0;
+    if (!s->busy) {
+        log_printf(s->a->lg, LOG_WARN, SUBSYS, "closing rpc connection: no request within %u ms",
+                   (unsigned)RPC_REQUEST_MS);
+        loop_conn_close(s->c);
+    }
 }
 
 static void rpc_close(void *ctx, struct loop_conn *c)
 {
     (void)c;
     struct sconn *s = ctx;
+    if (s->timer != 0)
+        loop_timer_cancel(s->a->loop, s->timer);
     if (s->h != NULL) {
         loop_conn_set_ctx(s->h, NULL);
         loop_conn_close(s->h);
@@ -181,6 +205,7 @@ static void *rpc_accept(void *ctx, struct loop_conn *c, struct buf *in)
     struct http_limits lim = {0, 0, 0, AGENT_RPC_FRAME_MAX - 64 * 1024};
     http_parser_init(&s->p, HTTP_PARSE_RESPONSE, &lim);
     buf_consume(in, AGENT_RPC_MAGIC_LEN);
+    s->timer = loop_timer_add(a->loop, RPC_REQUEST_MS, request_timeout, s);
     if (in->len > 0)
         rpc_data(s, c, in);
     return s;

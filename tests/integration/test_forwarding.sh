@@ -119,6 +119,16 @@ if exec {fd}<>"/dev/tcp/${IP[D]}/$PORT_HTTP"; then
 fi
 grep -q "too many times" "$W/hops.resp" && ok "hop limit enforced" || bad "hop limit" "$(cat "$W/hops.resp")"
 
+# A hostile RPC frame on the server port closes that connection with one log line; Raft goes on.
+S=${SERVERS[0]}; lib_running "$S" || S=${SERVERS[1]}
+if exec {fd}<>"/dev/tcp/${IP[$S]}/$PORT_SERVER"; then
+  printf 'TRPC\xff\xff\xff\xff' >&"$fd"; timeout 10 cat <&"$fd" >/dev/null; exec {fd}>&-
+fi
+if wait_for 10 lib_logged "$S" "closing rpc connection: rpc frame of 4294967295 bytes exceeds"; then
+  ok "oversized rpc frame refused by $S"
+else bad "no refusal logged by $S"; fi
+if wait_for 20 put_via D after-garbage g1; then ok "cluster still serves writes"; else bad "write after garbage"; fi
+
 # The client leaves gracefully (its sanitizers report at exit); then the servers go.
 lib_stop D INT
 for n in "${SERVERS[@]}"; do lib_running "$n" && lib_stop "$n" TERM; done
