@@ -18,8 +18,8 @@ static const char usage_operator[] =
     "  Provides cluster-level tools for Tribune operators, such as interacting with\n"
     "  the Raft subsystem. NOTE: Use this command with extreme caution, as improper\n"
     "  use could lead to a Tribune outage and even loss of data.\n\n"
-    "  Requests are not forwarded between servers yet: remove-peer must be sent to\n"
-    "  the leader's agent.\n\n"
+    "  Any agent takes the request: clients forward it to a server, followers to\n"
+    "  the leader.\n\n"
     "Subcommands:\n\n"
     "    raft    Provides cluster-level tools for Tribune operators\n";
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/rpc_fwd.h"
 #include "base/json.h"
 
 /* A removal is answered once committed, as Consul waits on the Raft future; polling the commit
@@ -18,14 +19,19 @@ static void id_text(raft_id id, char *out, size_t outlen)
     snprintf(out, outlen, "%016" PRIx64, id);
 }
 
-/* Without forwarding between servers, a server that knows no leader cannot promise anything
- * about the configuration: Consul's error for that case. */
-static bool refuse_without_server(struct agent *a, struct http_req *r)
+/* A client forwards to a server and a follower to the leader (rpc_fwd.c); what is left here is
+ * answered locally, or refused when this agent has no Raft (the hop limit was reached). */
+static bool refuse_without_server(struct agent *a, struct http_req *r, bool write,
+                                  enum http_disposition *d)
 {
+    int fw = agent_rpc_forward(a, r, write);
+    if (fw != AGENT_FWD_LOCAL) {
+        *d = fw == AGENT_FWD_PENDING ? HTTP_PENDING : HTTP_DONE;
+        return true;
+    }
+    *d = HTTP_DONE;
     if (a->raft == NULL) {
-        http_respond_text(r, 500,
-                          "operator endpoints are answered by servers only (forwarding from "
-                          "clients is not implemented yet): use -http-addr of a server");
+        http_respond_text(r, 500, "No known Consul servers");
         return true;
     }
     return false;
@@ -34,8 +40,9 @@ static bool refuse_without_server(struct agent *a, struct http_req *r)
 static enum http_disposition h_configuration(struct http_req *r, void *ctx)
 {
     struct agent *a = ctx;
-    if (refuse_without_server(a, r))
-        return HTTP_DONE;
+    enum http_disposition d;
+    if (refuse_without_server(a, r, false, &d))
+        return d;
     raft_id leader = raft_node_leader_id(a->raft);
     /* A follower answers from its own log; without ?stale it must at least know a leader, so a
      * partitioned server does not pass off an old configuration as the cluster's. */
@@ -179,8 +186,7 @@ static void respond_not_leader(struct agent *a, struct http_req *r)
     const char *name = agent_server_name(a, leader);
     char msg[512];
     snprintf(msg, sizeof msg,
-             "this server is not the leader; the leader is \"%s\" (%s): send the request to it "
-             "(forwarding between servers is not implemented yet)",
+             "this server is not the leader; the leader is \"%s\" (%s): send the request to it",
              name ? name : "unknown", raft_node_leader_addr(a->raft));
     http_respond_text(r, 500, msg);
 }
@@ -196,8 +202,9 @@ static enum http_disposition h_peer(struct http_req *r, void *ctx)
                                   "IP:port of peer to remove");
         return HTTP_DONE;
     }
-    if (refuse_without_server(a, r))
-        return HTTP_DONE;
+    enum http_disposition d;
+    if (refuse_without_server(a, r, true, &d))
+        return d;
     if (!raft_node_is_leader(a->raft)) {
         respond_not_leader(a, r);
         return HTTP_DONE;
