@@ -65,6 +65,13 @@ elif [[ $(lib_status) == 404 ]]; then ok "missing key through the client: 404 re
 else bad "missing key through the client: $(lib_status)"; fi
 grep -qi "^X-Consul-Index: [0-9]" "$W/http.hdr" && ok "X-Consul-Index relayed" || bad "no X-Consul-Index" "$(cat "$W/http.hdr")"
 
+# A blocking read through the client waits on the server and comes back with the index.
+http_get "${IP[D]}" /v1/kv/via-client
+idx=$(sed -n 's/^X-Consul-Index: \([0-9]*\).*/\1/Ip' "$W/http.hdr")
+if [[ -n $idx ]] && http_get "${IP[D]}" "/v1/kv/via-client?index=$idx&wait=1s" &&
+  grep -qi "^X-Consul-Index: $idx" "$W/http.hdr"; then ok "blocking read through the client (index $idx, wait 1s)"
+else bad "blocking read through the client" "$(lib_status) $(cat "$W/http.hdr")"; fi
+
 all_nodes() {
   http_get "${IP[D]}" /v1/catalog/nodes || return 1
   local n
