@@ -11,6 +11,8 @@ rows() { op "$1" list-peers -stale >"$W/peers.out" 2>"$W/peers.err" && tail -n +
 count_rows() { local r; r=$(rows "$1") || return 1; [[ $(grep -c . <<<"$r") == "$2" ]]; }
 one_leader() { local r; r=$(rows "$1") || return 1; [[ $(awk '$4 == "leader"' <<<"$r" | wc -l) == 1 ]]; }
 all_voters() { local r; r=$(rows "$1") || return 1; [[ -z $(awk '$5 != "true"' <<<"$r") ]]; }
+# A joined server catches up as a non-voter first and is promoted later: wait for the promotion.
+settled() { count_rows "$1" 3 && one_leader "$1" && all_voters "$1"; }
 
 lib_start S1 127.0.0.1 -server -bootstrap
 lib_start S2 127.0.0.2 -server
@@ -23,7 +25,7 @@ done
 
 for i in 1 2 3; do
   ip=${ips[i - 1]}
-  if wait_for 40 count_rows "$ip" 3 && wait_for 10 one_leader "$ip" && all_voters "$ip"; then
+  if wait_for 40 settled "$ip"; then
     ok "list-peers on S$i: 3 voters, one leader"
   else
     bad "list-peers on S$i" "$(cat "$W/peers.out" "$W/peers.err")"
