@@ -3,14 +3,25 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/rpc_fwd.h"
 #include "base/json.h"
 #include "gossip/gossip.h"
 
-/* A client has no Raft: it answers with what the servers say through gossip, the leader being
- * unknown to it ("" as Consul's client says when it cannot reach one). */
+/* A client has no Raft: it asks a server, as Consul's client does, and falls back to what the
+ * servers' gossip tags say when none can be reached. */
+static int ask_a_server(struct agent *a, struct http_req *r)
+{
+    if (a->raft != NULL)
+        return AGENT_FWD_LOCAL;
+    return agent_rpc_forward(a, r, false);
+}
+
 static enum http_disposition h_leader(struct http_req *r, void *ctx)
 {
     struct agent *a = ctx;
+    int fw = ask_a_server(a, r);
+    if (fw != AGENT_FWD_LOCAL)
+        return fw == AGENT_FWD_PENDING ? HTTP_PENDING : HTTP_DONE;
     struct buf b;
     buf_init(&b, 4096);
     const char *leader = a->raft ? raft_node_leader_addr(a->raft) : "";
@@ -25,6 +36,9 @@ static enum http_disposition h_leader(struct http_req *r, void *ctx)
 static enum http_disposition h_peers(struct http_req *r, void *ctx)
 {
     struct agent *a = ctx;
+    int fw = ask_a_server(a, r);
+    if (fw != AGENT_FWD_LOCAL)
+        return fw == AGENT_FWD_PENDING ? HTTP_PENDING : HTTP_DONE;
     struct buf b;
     buf_init(&b, 1u << 20);
     struct json_wr w;

@@ -36,6 +36,13 @@ agreed_leader() {
 if wait_for 40 agreed_leader; then ok "servers agree on leader $LEADER"; else bad "no leader" "$(tail -n 5 "$W/A.log")"; fi
 FOLLOWER=
 for n in "${SERVERS[@]}"; do [[ ${IP[$n]} != "$LEADER" ]] && { FOLLOWER=$n; break; }; done
+# A client has no Raft: it asks a server, so it names the same leader and the same voters.
+SERVER_LEADER=$LEADER
+if wait_for 20 leader_of D && [[ $LEADER == "$SERVER_LEADER" ]]; then ok "client's /v1/status/leader names leader $LEADER"
+else bad "client's /v1/status/leader" "$(lib_body)"; fi
+LEADER=$SERVER_LEADER
+http_get "${IP[D]}" /v1/status/peers && [[ $(grep -o "127\.0\.0\.[123]:$PORT_SERVER" "$W/http.body" | sort -u | wc -l) == 3 ]] &&
+  ok "client's /v1/status/peers lists the 3 voters" || bad "client's /v1/status/peers" "$(lib_body)"
 
 put_via() { http_put "${IP[$1]}" "/v1/kv/$2" "$3" && [[ $(lib_body) == true ]]; }
 # on_every_server KEY VALUE: each running server's own copy (?stale: answered locally) holds it.
