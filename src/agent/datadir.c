@@ -2,6 +2,7 @@
  * The lock is flock on DATA_DIR/.lock: released by the kernel when the process dies, so a crash
  * never leaves a stale lock behind, and the file records the holder's pid for the error message. */
 #include "agent/datadir.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,12 +47,7 @@ static int fsync_dir_of(const char *path)
 {
     char tmp[AGENT_PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s", path);
-    int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
+    return fs_fsync_dir(dirname(tmp));
 }
 
 static int write_all(int fd, const char *s, size_t n)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/agent_impl.h"
+#include "base/fsutil.h"
 
 #define NODEID_FILE_MAX 512
 
@@ -48,14 +49,10 @@ int agent_write_atomic(const char *dir, const char *path, const char *text, char
         unlink(tmp);
         return -1;
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
+    if (fs_fsync_dir(dir) != 0) {
         snprintf(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
         return -1;
     }
-    close(dfd);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* snapshot.c — the gossip snapshot file: replay at start, append while running, compaction by
  * atomic rewrite once the appended history outgrows the live set. */
 #include "gossip/snapshot.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -192,11 +193,7 @@ static int compact(struct gossip_snapshot *s)
         unlink(tmp);
         return -1;
     }
-    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    (void)fs_fsync_dir(s->dir); /* the file is a rejoin hint: a lost rename costs only that */
     if (s->fd >= 0)
         close(s->fd);
     s->fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);

@@ -3,6 +3,7 @@
 /* Format (big-endian): "TRBNMETA", u32 version 1, u32 0, u64 term, u64 voted_for, u32 CRC-32C of
  * the 32 bytes before it. See man/tribune-storage.7. */
 #include "raft/meta.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,18 +31,6 @@ static int write_all(int fd, const uint8_t *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
 }
 
 int raft_meta_replace(const char *dir, const char *name, const void *data, size_t len, char *err,
@@ -77,7 +66,7 @@ int raft_meta_replace(const char *dir, const char *name, const void *data, size_
         return -1;
     }
     /* Without this the rename itself may be lost on power failure, resurrecting the old file. */
-    if (fsync_dir(dir) != 0) {
+    if (fs_fsync_dir(dir) != 0) {
         snprintf(err, errlen, "fsync directory %s: %s", dir, strerror(errno));
         return -1;
     }

@@ -1,6 +1,7 @@
 /* node_snapshot.c — snapshot files of the Raft node: encoding, durable save, pruning, and loading
  * the newest one that verifies (see node_snapshot.h for the format). */
 #include "raft/node_snapshot.h"
+#include "base/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -118,18 +119,6 @@ void raft_snapfile_free(struct raft_snapshot *s)
     memset(s, 0, sizeof *s);
 }
 
-static int fsync_path(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 int raft_snapfile_mkdir(const char *dir, char *err, size_t errlen)
 {
     if (mkdir(dir, 0700) != 0) {
@@ -145,7 +134,7 @@ int raft_snapfile_mkdir(const char *dir, char *err, size_t errlen)
         *slash = '\0';
     else
         snprintf(parent, sizeof parent, ".");
-    if (fsync_path(parent) != 0) {
+    if (fs_fsync_dir(parent) != 0) {
         snprintf(err, errlen, "fsync %s: %s", parent, strerror(errno));
         return -1;
     }
@@ -240,7 +229,7 @@ int raft_snapfile_save(const char *dir, const struct raft_snapshot *s, char *err
         }
         removed = true;
     }
-    if (removed && fsync_path(dir) != 0) {
+    if (removed && fs_fsync_dir(dir) != 0) {
         snprintf(err, errlen, "fsync %s: %s", dir, strerror(errno));
         return -1;
     }

@@ -1,6 +1,7 @@
 /* peers.c — peers.json for outage recovery: parsing both of Consul's forms into a configuration,
  * and consuming the file once applied. */
 #include "raft/peers.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,14 +257,10 @@ int raft_peers_remove(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "remove %s: %s", path, strerror(errno));
         return -1;
     }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0) {
+    if (fs_fsync_dir(dir) != 0) {
         snprintf(err, errlen, "fsync %s: %s", dir, strerror(errno));
-        if (fd >= 0)
-            close(fd);
         return -1;
     }
-    close(fd);
     return 0;
 }
 
