@@ -63,12 +63,13 @@ static int count_node(struct parser *p)
     return 0;
 }
 
-/* Length of a valid UTF-8 sequence at s[0..n), or 0: no overlongs, surrogates or > U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t json_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp_out)
 {
     unsigned char c = s[0];
-    if (c < 0x80)
+    if (c < 0x80) {
+        *cp_out = c;
         return 1;
+    }
     size_t len;
     uint32_t cp, min;
     if (c >= 0xc2 && c <= 0xdf) {
@@ -89,6 +90,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     }
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
+    *cp_out = cp;
     return len;
 }
 
@@ -162,7 +164,8 @@ static int parse_string(struct parser *p, char **out, size_t *out_len)
             return fail(p, i, "control character in string");
         }
         if (c >= 0x80) {
-            size_t l = utf8_seq(p->s + i, end - i);
+            uint32_t cp_ignored; /* the parser copies the bytes as they are */
+            size_t l = json_utf8_seq(p->s + i, end - i, &cp_ignored);
             if (l == 0) {
                 free(o);
                 return fail(p, i, "invalid UTF-8 in string");

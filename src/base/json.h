@@ -101,4 +101,8 @@ bool json_wr_ok(const struct json_wr *w);
 /* Appends s as a quoted, escaped JSON string: the building block of the writer. 0 or -1. */
 int json_append_string(struct buf *b, const char *s, size_t len);
 
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1), its code point in *cp; 0 when
+ * invalid: no overlongs, surrogates or code points above U+10FFFF. */
+size_t json_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
+
 #endif

@@ -10,33 +10,6 @@
 
 #define JSON_WR_MAX_DEPTH 64
 
-/* Same rules as the parser's validator, repeated here so the writer stands alone. */
-static size_t valid_utf8(const unsigned char *s, size_t n, uint32_t *cp_out)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    *cp_out = cp;
-    return len;
-}
-
 int json_append_string(struct buf *b, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -68,7 +41,7 @@ int json_append_string(struct buf *b, const char *str, size_t len)
             }
         } else if (c >= 0x80) {
             uint32_t cp = 0;
-            size_t l = valid_utf8(s + i, len - i, &cp);
+            size_t l = json_utf8_seq(s + i, len - i, &cp);
             if (l == 0) {
                 memcpy(esc, "\\ufffd", 6), elen = 6;
             } else if (cp == 0x2028 || cp == 0x2029) {
