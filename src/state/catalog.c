@@ -49,6 +49,19 @@ size_t catalog_services_named(const struct state *st, const char *name)
     return state_vec_lower(&st->services_by_name, &key, catalog_service_name_cmp, NULL);
 }
 
+const struct catalog_service *catalog_service_next(const struct state *st, const char *name,
+                                                   const char *tag, size_t *i)
+{
+    for (; *i < st->services_by_name.n; (*i)++) {
+        const struct catalog_service *s = st->services_by_name.v[*i];
+        if (strcmp(s->service, name) != 0)
+            return NULL;
+        if (state_service_has_tag(s, tag))
+            return s;
+    }
+    return NULL;
+}
+
 int catalog_index_services(struct state *st)
 {
     st->services_by_name.n = 0;

@@ -34,12 +34,8 @@ size_t state_service_instances(const struct state *st, const char *service, cons
 {
     size_t count = 0;
     service = service ? service : "";
-    for (size_t i = catalog_services_named(st, service); i < st->services_by_name.n; i++) {
-        const struct catalog_service *s = st->services_by_name.v[i];
-        if (strcmp(s->service, service))
-            break;
-        if (!state_service_has_tag(s, tag))
-            continue;
+    size_t i = catalog_services_named(st, service);
+    for (const struct catalog_service *s; (s = catalog_service_next(st, service, tag, &i)); i++) {
         struct state_str node = state_str_of(s->node);
         const struct catalog_node *n = catalog_find_node(st, node);
         struct state_instance inst = {

@@ -110,12 +110,8 @@ int state_query_catalog_service(const struct state *st, const char *service, con
     json_wr_arr_begin(&w);
     int count = 0;
     service = service ? service : "";
-    for (size_t i = catalog_services_named(st, service); i < st->services_by_name.n; i++) {
-        const struct catalog_service *s = st->services_by_name.v[i];
-        if (strcmp(s->service, service))
-            break;
-        if (!state_service_has_tag(s, tag))
-            continue;
+    size_t i = catalog_services_named(st, service);
+    for (const struct catalog_service *s; (s = catalog_service_next(st, service, tag, &i)); i++) {
         const struct catalog_node *n = catalog_find_node(st, state_str_of(s->node));
         json_wr_obj_begin(&w);
         json_wr_key(&w, "Node");

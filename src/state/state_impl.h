@@ -166,6 +166,10 @@ size_t catalog_services_of(const struct state *st, struct state_str node);
 size_t catalog_checks_of(const struct state *st, struct state_str node);
 /* The first services_by_name slot of name; scan while ->service equals name. */
 size_t catalog_services_named(const struct state *st, const char *name);
+/* From slot *i on, the next instance of service name carrying tag (any when tag is NULL), its
+ * slot left in *i; NULL once past the name's run. Start *i at catalog_services_named. */
+const struct catalog_service *catalog_service_next(const struct state *st, const char *name,
+                                                   const char *tag, size_t *i);
 /* Rebuilds services_by_name from services (after a restore). 0, or -1 out of memory. */
 int catalog_index_services(struct state *st);
 
