@@ -181,7 +181,8 @@ bool gossip_tags_equal(const struct gossip_tags *a, const struct gossip_tags *b)
     return a->role == b->role && strncmp(a->dc, b->dc, sizeof a->dc) == 0 && a->rpc_port == b->rpc_port &&
            a->raft_id == b->raft_id && a->bootstrap == b->bootstrap && a->expect == b->expect &&
            strncmp(a->build, b->build, sizeof a->build) == 0 && a->proto_min == b->proto_min &&
-           a->proto_max == b->proto_max && a->proto_cur == b->proto_cur && a->raft_vsn == b->raft_vsn;
+           a->proto_max == b->proto_max && a->proto_cur == b->proto_cur && a->raft_vsn == b->raft_vsn &&
+           a->cluster_id == b->cluster_id;
 }
 
 void gossip_addr_format(const struct gossip_addr *a, char *out, size_t n)

@@ -64,6 +64,7 @@ struct gossip_tags {
     uint8_t proto_max;
     uint8_t proto_cur;
     uint8_t raft_vsn;  /* Raft protocol version, servers only */
+    uint64_t cluster_id; /* servers: the Raft cluster they belong to; 0 while they know none */
 };
 
 /* WARNING: only append. Wire values. */

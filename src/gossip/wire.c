@@ -96,7 +96,7 @@ static size_t addrSize(const struct gossip_addr *a)
 
 static size_t tagsSize(const struct gossip_tags *t)
 {
-    return 19 + strnlen(t->dc, GOSSIP_DC_MAX) + strnlen(t->build, GOSSIP_BUILD_MAX);
+    return 27 + strnlen(t->dc, GOSSIP_DC_MAX) + strnlen(t->build, GOSSIP_BUILD_MAX);
 }
 
 static size_t memberSize(const struct gossip_member *m)
@@ -196,6 +196,7 @@ static void putTags(struct codec_wr *w, const struct gossip_tags *t)
     codec_put_u8(w, t->proto_max);
     codec_put_u8(w, t->proto_cur);
     codec_put_u8(w, t->raft_vsn);
+    codec_put_u64(w, t->cluster_id);
 }
 
 static void putMember(struct codec_wr *w, const struct gossip_member *m)
@@ -386,6 +387,7 @@ static bool getTags(struct codec_rd *r, struct gossip_tags *t)
     t->proto_max = codec_get_u8(r);
     t->proto_cur = codec_get_u8(r);
     t->raft_vsn = codec_get_u8(r);
+    t->cluster_id = codec_get_u64(r);
     return codec_rd_ok(r) && tagsOk(t);
 }
 

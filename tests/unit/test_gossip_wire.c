@@ -35,7 +35,8 @@ static struct gossip_tags tagsServer(void)
 {
     struct gossip_tags t = {.role = GOSSIP_ROLE_SERVER, .rpc_port = 8300, .raft_id = 0x1122334455667788ull,
                             .bootstrap = GOSSIP_BOOTSTRAP_EXPECT, .expect = 3, .proto_min = 1,
-                            .proto_max = 2, .proto_cur = 2, .raft_vsn = 1};
+                            .proto_max = 2, .proto_cur = 2, .raft_vsn = 1,
+                            .cluster_id = 0x5eedc0ffee123456ULL};
     strcpy(t.dc, "dc1");
     strcpy(t.build, "0.1.0");
     return t;
@@ -133,6 +134,7 @@ static void assertTagsEqual(const struct gossip_tags *a, const struct gossip_tag
     assert_int_equal(a->proto_max, b->proto_max);
     assert_int_equal(a->proto_cur, b->proto_cur);
     assert_int_equal(a->raft_vsn, b->raft_vsn);
+    assert_int_equal(a->cluster_id, b->cluster_id);
 }
 
 static void assertMemberEqual(const struct gossip_member *a, const struct gossip_member *b)
@@ -707,7 +709,7 @@ static void man_page_examples_match_the_encoder(void **state)
     assert_memory_equal(b.data, stream_ack, sizeof stream_ack);
     buf_free(&b);
 
-    /* "an ack takes 7 bytes, a suspect 13 plus both names, an alive with an IPv4 address 38 plus
+    /* "an ack takes 7 bytes, a suspect 13 plus both names, an alive with an IPv4 address 46 plus
      * its name and the two tag strings" */
     assert_int_equal(gossip_wire_msg_size(&m[1]), 7);
     struct gossip_msg su = {.type = GOSSIP_MSG_SUSPECT};
@@ -718,7 +720,7 @@ static void man_page_examples_match_the_encoder(void **state)
     strcpy(al.u.alive.node, "node1");
     al.u.alive.addr = addr4(1, 8301);
     al.u.alive.tags = tagsServer(); /* "dc1", "0.1.0" */
-    assert_int_equal(gossip_wire_msg_size(&al), 38 + 5 + 3 + 5);
+    assert_int_equal(gossip_wire_msg_size(&al), 46 + 5 + 3 + 5);
 }
 
 int main(void)
