@@ -110,3 +110,13 @@ http_get() { lib_http GET "$1" "$2"; }
 http_put() { lib_http PUT "$1" "$2" "${3-}"; }
 lib_status() { cat "$W/http.status"; }
 lib_body() { cat "$W/http.body"; }
+
+# leader_of NAME: the leader's IP as agent NAME reports it (GET /v1/status/leader), in $LEADER;
+# fails when NAME is not running or names no leader. The caller declares IP[NAME] (its address);
+# the leader's Raft port must be $PORT_SERVER, as every node here shares one port set.
+leader_of() {
+  LEADER=
+  lib_running "$1" && http_get "${IP[$1]}" /v1/status/leader || return 1
+  LEADER=$(sed -n "s/^\"\(127\.0\.0\.[0-9]*\):$PORT_SERVER\"\$/\1/p" "$W/http.body")
+  [[ -n $LEADER ]]
+}

@@ -17,12 +17,6 @@ for n in B C D; do
   if wait_for 20 join_to_a "$n"; then ok "tribune join: $n joined A"; else bad "$n cannot join A"; fi
 done
 
-leader_of() {
-  LEADER=
-  lib_running "$1" && http_get "${IP[$1]}" /v1/status/leader || return 1
-  LEADER=$(sed -n "s/^\"\(127\.0\.0\.[0-9]*\):$PORT_SERVER\"\$/\1/p" "$W/http.body")
-  [[ -n $LEADER ]]
-}
 agreed_leader() {
   local n first=
   for n in "${SERVERS[@]}"; do

@@ -27,13 +27,6 @@ done
 
 for n in "${NAMES[@]}"; do lib_start "$n" "${IP[$n]}" -server; done
 
-# leader_of NAME: the leader's IP as NAME reports it, in $LEADER (empty when none).
-leader_of() {
-  LEADER=
-  lib_running "$1" && http_get "${IP[$1]}" /v1/status/leader || return 1
-  LEADER=$(sed -n "s/^\"\(127\.0\.0\.[0-9]*\):$PORT_SERVER\"\$/\1/p" "$W/http.body")
-  [[ -n $LEADER ]]
-}
 # agreed_leader: every running server names the same leader, which is running; in $LEADER.
 agreed_leader() {
   local n first=
