@@ -14,10 +14,10 @@
 # with the wall clock the moment it arrives (the agents' own log times have 1 s resolution).
 # The timings are differences of those stamps, the same method for both implementations; their
 # resolution is the reader's wake-up latency, well under a millisecond on an idle machine:
-#   converge   seconds from agent 1 logging "EventMemberJoin: nN" (the last of the joins, agents
-#              2..N each join agent 1 one after the other, has taken effect) until the last agent
-#              has logged EventMemberJoin for each of the N-1 others; afterwards every agent's
-#              own CLI must list N alive, or the row says so;
+#   converge   seconds from agent 1 logging "EventMemberJoin: nN" (the last of the joins has
+#              taken effect: agents 2..N each join agent 1, one after the other, JOIN_GAP_MS
+#              apart) until the last agent has logged EventMemberJoin for each of the N-1 others;
+#              afterwards every agent's own CLI must list N alive, or the row says so;
 #   fail       seconds from kill -9 of agent N (stamped just before the signal) until every other
 #              agent has logged "EventMemberFailed: nN";
 #   leave      seconds from agent N-1 logging that it starts its graceful leave (tribune
@@ -30,7 +30,9 @@
 #   pkt/s      UDP datagrams sent per second per agent in the same window (the wire formats
 #              differ: tribune's own compact encoding, memberlist's msgpack for serf);
 #   rss KiB    VmRSS per agent at rest (mean over agents, and the largest);
-#   joins      seconds the N-1 join commands took, one after the other (CLI start included).
+#   joins      seconds the N-1 join commands took: they start JOIN_GAP_MS apart (or as soon as
+#              the previous one returned, if that took longer), so that both implementations
+#              spread their joins over the same time whatever their CLI's start-up costs.
 # With RUNS > 1 each figure is the median over the runs (VERBOSE=1 prints every run). Each wait
 # is bounded (TIMEOUT s); a wait that times out prints "timeout". The machine may be shared:
 # compare rows of one run, and read the load average printed before and after.
@@ -41,6 +43,7 @@ SIZES=${SIZES:-"3 10 30"}
 RUNS=${RUNS:-1}
 REST=${REST:-10}
 SETTLE=${SETTLE:-5}
+JOIN_GAP_MS=${JOIN_GAP_MS:-50}
 TIMEOUT=${TIMEOUT:-60}
 VERBOSE=${VERBOSE:-0}
 [[ -x $T ]] || { echo "gossip_vs_serf: $T not built (make build/tribune)"; exit 1; }
@@ -155,6 +158,13 @@ first_line() {
     sleep 0.02
   done
 }
+# until_after T0 MS: sleeps until MS milliseconds after the stamp T0 (at once if that has passed).
+until_after() {
+  local t0=${1/./} now=${EPOCHREALTIME/./} left
+  left=$((t0 + $2 * 1000 - now))
+  ((left > 0)) && sleep "$(printf '%d.%06d' $((left / 1000000)) $((left % 1000000)))"
+  return 0
+}
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 
 is_up() { members "$1" "$2" >/dev/null; }
@@ -207,7 +217,10 @@ run() {
     stop_all "$impl" "$n"; return
   fi
   local j0=$EPOCHREALTIME
-  for ((i = 2; i <= n; i++)); do join "$impl" "$i" || note+="join of agent $i failed; "; done
+  for ((i = 2; i <= n; i++)); do
+    until_after "$j0" $(((i - 2) * JOIN_GAP_MS))
+    join "$impl" "$i" || note+="join of agent $i failed; "
+  done
   local joins; joins=$(secs "$j0" "$EPOCHREALTIME")
   local conv="timeout" t0
   if t0=$(first_line "${logs[0]}" "EventMemberJoin: n$n "); then
@@ -257,7 +270,7 @@ median() {
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "tribune $("$T" version | head -n 1 | tr -d '\n'), serf $(serf version | head -n 1) (Debian $(dpkg-query -W -f='${Version}' serf 2>/dev/null))"
-echo "loopback, $(nproc) CPUs, logs at info stamped on arrival, starts spread over 1 s, UDP window ${REST}s after ${SETTLE}s, timeout ${TIMEOUT}s, runs $RUNS (median), load $(load)"
+echo "loopback, $(nproc) CPUs, logs at info stamped on arrival, starts spread over 1 s, joins ${JOIN_GAP_MS} ms apart, UDP window ${REST}s after ${SETTLE}s, timeout ${TIMEOUT}s, runs $RUNS (median), load $(load)"
 printf "$ROW" N impl converge fail leave "udp B/s" "pkt/s" "rss KiB" "rss max" joins ""
 for n in $SIZES; do
   for impl in tribune serf; do
