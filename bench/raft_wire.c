@@ -85,7 +85,7 @@ static int endtoend(unsigned frames, uint32_t size, uint8_t *payload)
     if (l == NULL)
         return 1;
     struct sink sa = {0, 0}, sb = {0, 0};
-    struct raft_transport_cbs cbs = {on_msg, NULL};
+    struct raft_transport_cbs cbs = {on_msg, NULL, NULL};
     struct raft_transport_opts oa = {0}, ob = {0};
     oa.id = 1, oa.addr = "127.0.0.1:1", oa.cluster = "bench", oa.listen = "127.0.0.1:0";
     ob.id = 2, ob.addr = "127.0.0.1:2", ob.cluster = "bench", ob.listen = "127.0.0.1:0";

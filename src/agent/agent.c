@@ -86,6 +86,7 @@ void agent_gossip_tags(const struct agent *a, struct gossip_tags *t)
         t->rpc_port = (uint16_t)c->ports.server;
         t->raft_id = a->raft_id;
         t->raft_vsn = 1;
+        t->cluster_id = a->raft != NULL ? raft_node_cluster_id(a->raft) : 0;
         if (c->bootstrap)
             t->bootstrap = GOSSIP_BOOTSTRAP_SELF;
         else if (c->bootstrap_expect > 0) {

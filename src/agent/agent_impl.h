@@ -46,6 +46,7 @@ struct agent {
     bool reconcile_again;
     uint64_t poll_timer;
     raft_id seen_leader;         /* for "New leader elected" */
+    uint64_t tagged_cluster_id;  /* the Raft cluster id our gossip tags advertise */
     /* shutdown */
     bool leaving;
     uint64_t leave_timer;

@@ -82,6 +82,11 @@ void agent_info_member(const struct agent *a, const struct gossip_member *m, str
     kv_str(w, "dc", m->tags.dc);
     if (server)
         kv_u64(w, "port", m->tags.rpc_port);
+    if (server && m->tags.cluster_id != 0) {
+        char cid[24];
+        snprintf(cid, sizeof cid, "%016" PRIx64, m->tags.cluster_id);
+        kv_str(w, "cluster_id", cid);
+    }
     kv_u64(w, "vsn", CONSUL_PROTO_CUR);
     kv_u64(w, "vsn_min", CONSUL_PROTO_MIN);
     kv_u64(w, "vsn_max", CONSUL_PROTO_MAX);
@@ -159,6 +164,9 @@ void agent_info_stats(const struct agent *a, struct json_wr *w)
         json_wr_key(w, "raft");
         json_wr_obj_begin(w);
         kv_u64(w, "applied_index", s.applied_index);
+        char cid[24];
+        snprintf(cid, sizeof cid, "%016" PRIx64, raft_node_cluster_id(a->raft));
+        kv_str(w, "cluster_id", cid);
         kv_u64(w, "commit_index", s.commit_index);
         kv_u64(w, "fsm_pending", s.fsm_pending);
         kv_str(w, "last_contact", s.last_contact);

@@ -214,6 +214,7 @@ static void reconcile(struct agent *a)
             .raft_id = gm->tags.raft_id,
             .rpc_addr = txt[i].rpc,
             .bootstrap = gm->tags.bootstrap == GOSSIP_BOOTSTRAP_SELF,
+            .cluster_id = gm->tags.cluster_id,
         };
     }
     for (uint32_t i = 0; i < rc->n; i++)
@@ -221,6 +222,7 @@ static void reconcile(struct agent *a)
     struct agent_rc_input in = {
         .self_name = a->cfg->node_name,
         .self_id = a->raft_id,
+        .self_cluster_id = raft_node_cluster_id(a->raft),
         .members = mem,
         .n_members = nm,
         .peers = peers,
@@ -277,6 +279,14 @@ static void reconcile(struct agent *a)
             }
             break;
         }
+        case AGENT_RC_REFUSE_CLUSTER:
+            log_printf(a->lg, LOG_ERR, "consul",
+                       "Server '%s' (%s) belongs to another Raft cluster (%016" PRIx64
+                       ", ours is %016" PRIx64 "), not adding Raft peer. If it was started with "
+                       "-bootstrap by mistake: stop it, delete raft/ from its data dir, restart "
+                       "it without -bootstrap and join it.",
+                       m->name, m->rpc_addr, m->cluster_id, raft_node_cluster_id(a->raft));
+            break;
         case AGENT_RC_REFUSE_BOOTSTRAP:
             log_printf(a->lg, LOG_ERR, "consul",
                        "'%s' and '%s' are both in bootstrap mode. Only one node should be in "

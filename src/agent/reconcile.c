@@ -72,7 +72,10 @@ static void member_plan(const struct agent_rc_input *in, size_t i, struct plan *
         if (m->server && m->same_dc && m->raft_id != 0 && !in_config(in, m->raft_id) && !self) {
             size_t other = 0;
             if (m->bootstrap && other_bootstrap(in, i, &other))
-                emit(p, AGENT_RC_REFUSE_BOOTSTRAP, i, 0, other);
+                emit(p, AGENT_RC_REFUSE_BOOTSTRAP, i, 0, other); /* Consul's line first */
+            else if (m->cluster_id != 0 && in->self_cluster_id != 0 &&
+                     m->cluster_id != in->self_cluster_id)
+                emit(p, AGENT_RC_REFUSE_CLUSTER, i, 0, 0);
             else
                 emit(p, AGENT_RC_ADD_PEER, i, 0, 0);
         }

@@ -18,6 +18,7 @@ struct agent_rc_member {
     raft_id raft_id;         /* servers: from the tags; 0 unknown */
     const char *rpc_addr;    /* servers: "ip:port" of Raft */
     bool bootstrap;          /* servers: started with -bootstrap */
+    uint64_t cluster_id;     /* servers: the Raft cluster of their log, from the tags; 0 none */
 };
 
 /* serf: the node's serfHealth check status as the catalog holds it. */
@@ -38,6 +39,7 @@ struct agent_rc_peer {
 struct agent_rc_input {
     const char *self_name;
     raft_id self_id;
+    uint64_t self_cluster_id; /* the Raft cluster of our log */
     const struct agent_rc_member *members;
     size_t n_members;
     const struct agent_rc_peer *peers; /* the Raft configuration, voters and non-voters */
@@ -54,6 +56,7 @@ enum agent_rc_kind {
     AGENT_RC_ADD_PEER,           /* member: a server of our datacenter not yet in Raft */
     AGENT_RC_REMOVE_PEER,        /* member: a server that left */
     AGENT_RC_REFUSE_BOOTSTRAP,   /* member and other: both in bootstrap mode, not added */
+    AGENT_RC_REFUSE_CLUSTER,     /* member: its log belongs to another Raft cluster, not added */
 };
 
 struct agent_rc_action {
@@ -68,7 +71,9 @@ struct agent_rc_action {
  * catalog already has it at the same address with serfHealth passing (and, for a server, the
  * consul service); a failed member is marked critical unless it already is; a left member is
  * deregistered if present; a server of our datacenter alive and not in the configuration is
- * added, unless it and another server are both in bootstrap mode; a server that left is
+ * added, unless it and another server are both in bootstrap mode (Consul's refusal) or its log
+ * belongs to another Raft cluster (its cluster id differs from ours: it bootstrapped apart, and
+ * merging two logs loses committed entries); a server that left is
  * removed from the configuration, except ourselves; a failed server is kept. A catalog node
  * with a serfHealth check that is no member is reaped, except ourselves; one without (an
  * external node registered through the catalog API) is left alone. */

@@ -72,6 +72,20 @@ const char *agent_server_name(const struct agent *a, raft_id id)
     return NULL;
 }
 
+/* A server's tags carry the Raft cluster its log belongs to, so that a leader can tell a server
+ * of another cluster (refused) from an empty one (added); the id appears at bootstrap or when
+ * the first leader contacts us. */
+static void sync_cluster_tag(struct agent *a)
+{
+    if (a->raft == NULL || a->gossip == NULL ||
+        raft_node_cluster_id(a->raft) == a->tagged_cluster_id)
+        return;
+    struct gossip_tags t;
+    agent_gossip_tags(a, &t);
+    if (gossip_node_set_tags(a->gossip, &t) == 0)
+        a->tagged_cluster_id = t.cluster_id;
+}
+
 /* Consul spreads the new leader's name as a user event; here every server watches its own Raft
  * node and names the leader from the gossip tags once it can (the name may lag the election by a
  * gossip round on a server that just joined). */
@@ -82,6 +96,7 @@ static void poll(struct loop *l, uint64_t id, void *ctx)
     a->poll_timer = loop_timer_add(l, SERVER_POLL_MS, poll, a);
     if (a->raft == NULL) /* between close and reopen for bootstrap-expect */
         return;
+    sync_cluster_tag(a);
     raft_id leader = raft_node_leader_id(a->raft);
     if (leader == 0 || leader == a->seen_leader || (leader == a->raft_id && !a->leader))
         return; /* ours is announced after "cluster leadership acquired", as Consul orders it */
@@ -221,6 +236,7 @@ int agent_server_open(struct agent *a, char *err, size_t errlen)
         a->st = NULL;
         return -1;
     }
+    sync_cluster_tag(a);
     a->poll_timer = loop_timer_add(a->loop, SERVER_POLL_MS, poll, a);
     agent_server_expect_check(a);
     return 0;

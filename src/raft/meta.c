@@ -1,7 +1,7 @@
-/* meta.c — stable Raft metadata (term, vote) and the atomic replace of small files under the raft
- * data directory. */
-/* Format (big-endian): "TRBNMETA", u32 version 1, u32 0, u64 term, u64 voted_for, u32 CRC-32C of
- * the 32 bytes before it. See man/tribune-storage.7. */
+/* meta.c — stable Raft metadata (term, vote, cluster id) and the atomic replace of small files
+ * under the raft data directory. */
+/* Format (big-endian): "TRBNMETA", u32 version 2, u32 0, u64 term, u64 voted_for, u64 cluster id,
+ * u32 CRC-32C of the bytes before it. Version 1 lacked the cluster id. See man/tribune-storage.7. */
 #include "raft/meta.h"
 #include "base/fsutil.h"
 
@@ -16,7 +16,7 @@
 #include "base/crc32c.h"
 
 static const char meta_magic[8] = {'T', 'R', 'B', 'N', 'M', 'E', 'T', 'A'};
-#define META_VERSION 1u
+#define META_VERSION 2u
 
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -121,8 +121,7 @@ long raft_meta_read(const char *dir, const char *name, void *buf, size_t cap, ch
     return (long)got;
 }
 
-int raft_meta_decode(const uint8_t *p, size_t len, uint64_t *term, raft_id *voted_for, char *err,
-                     size_t errlen)
+int raft_meta_decode(const uint8_t *p, size_t len, struct raft_meta *m, char *err, size_t errlen)
 {
     struct codec_rd r;
     codec_rd_init(&r, p, len);
@@ -131,55 +130,58 @@ int raft_meta_decode(const uint8_t *p, size_t len, uint64_t *term, raft_id *vote
     uint32_t reserved = codec_get_u32(&r);
     uint64_t t = codec_get_u64(&r);
     uint64_t v = codec_get_u64(&r);
+    uint64_t c = version >= 2 ? codec_get_u64(&r) : 0;
     uint32_t crc = codec_get_u32(&r);
+    size_t size = version >= 2 ? RAFT_META_SIZE : RAFT_META_SIZE_V1;
     if (magic != NULL && memcmp(magic, meta_magic, sizeof meta_magic) != 0) {
         snprintf(err, errlen, "not a tribune raft meta file (bad magic)");
         return -1;
     }
-    if (codec_rd_ok(&r) && version != META_VERSION) {
-        snprintf(err, errlen, "format version %u, this build reads only %u", version, META_VERSION);
+    if (codec_rd_ok(&r) && (version == 0 || version > META_VERSION)) {
+        snprintf(err, errlen, "format version %u, this build reads 1 to %u", version, META_VERSION);
         return -1;
     }
     if (!codec_rd_ok(&r) || codec_rd_remaining(&r) != 0) {
-        snprintf(err, errlen, "corrupt: %zu bytes, expected %d", len, RAFT_META_SIZE);
+        snprintf(err, errlen, "corrupt: %zu bytes, expected %zu", len, size);
         return -1;
     }
-    if (crc32c(0, p, RAFT_META_SIZE - 4) != crc || reserved != 0) {
+    if (crc32c(0, p, size - 4) != crc || reserved != 0) {
         snprintf(err, errlen, "corrupt: checksum mismatch; refusing to guess term and vote");
         return -1;
     }
-    *term = t;
-    *voted_for = v;
+    m->term = t;
+    m->vote = v;
+    m->cluster_id = c;
     return 0;
 }
 
-int raft_meta_load(const char *dir, uint64_t *term, raft_id *voted_for, char *err, size_t errlen)
+int raft_meta_load(const char *dir, struct raft_meta *m, char *err, size_t errlen)
 {
     uint8_t b[4 * RAFT_META_SIZE]; /* room to recognise a foreign file before judging its size */
     long n = raft_meta_read(dir, RAFT_META_FILE, b, sizeof b, err, errlen);
     if (n == -2) {
-        *term = 0;
-        *voted_for = 0;
+        memset(m, 0, sizeof *m);
         return 0;
     }
     if (n < 0)
         return -1;
     char why[RAFT_META_ERRMAX];
-    if (raft_meta_decode(b, (size_t)n, term, voted_for, why, sizeof why) != 0) {
+    if (raft_meta_decode(b, (size_t)n, m, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s/%s: %s", dir, RAFT_META_FILE, why);
         return -1;
     }
     return 0;
 }
 
-int raft_meta_save(const char *dir, uint64_t term, raft_id voted_for, char *err, size_t errlen)
+int raft_meta_save(const char *dir, const struct raft_meta *m, char *err, size_t errlen)
 {
     uint8_t b[RAFT_META_SIZE];
     memcpy(b, meta_magic, sizeof meta_magic);
     codec_store_u32(b + 8, META_VERSION);
     codec_store_u32(b + 12, 0);
-    codec_store_u64(b + 16, term);
-    codec_store_u64(b + 24, voted_for);
-    codec_store_u32(b + 32, crc32c(0, b, RAFT_META_SIZE - 4));
+    codec_store_u64(b + 16, m->term);
+    codec_store_u64(b + 24, m->vote);
+    codec_store_u64(b + 32, m->cluster_id);
+    codec_store_u32(b + 40, crc32c(0, b, RAFT_META_SIZE - 4));
     return raft_meta_replace(dir, RAFT_META_FILE, b, sizeof b, err, errlen);
 }

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,22 @@ static void on_msg(void *ctx, const struct raft_msg *m)
         n->contacted = true;
         n->contact_ns = raft_node_now_ns();
     }
+}
+
+/* The transport met our first cluster: remember it before any of its messages is answered. */
+static int on_cluster(void *ctx, uint64_t cluster_id)
+{
+    struct raft_node *n = ctx;
+    char err[RAFT_META_ERRMAX];
+    const struct raft_meta md = {raft_term(&n->core), raft_vote(&n->core), cluster_id};
+    if (n->failed || raft_meta_save(n->dir, &md, err, sizeof err) != 0) {
+        log_printf(n->lg, LOG_ERR, "raft", "cannot record cluster id %016" PRIx64 ": %s",
+                   cluster_id, n->failed ? "the node has failed" : err);
+        return -1;
+    }
+    n->cluster_id = cluster_id;
+    log_printf(n->lg, LOG_INFO, "raft", "joined Raft cluster %016" PRIx64, cluster_id);
+    return 0;
 }
 
 static void on_tick(struct loop *l, uint64_t id, void *ctx)
@@ -121,6 +139,7 @@ void raft_node_crash(struct raft_node *n)
 struct loaded {
     uint64_t term;
     raft_id vote;
+    uint64_t cluster_id;
     struct raft_snapshot snap; /* index 0: none */
     struct raft_entry *entries;
     size_t n;
@@ -173,7 +192,7 @@ static int load_entries(struct raft_node *n, struct loaded *ld, char *err, size_
     if (last < first)
         return 0;
     size_t count = (size_t)(last - first + 1);
-    ld->entries = calloc(count + 1, sizeof *ld->entries); /* +1: room for a peers.json entry */
+    ld->entries = calloc(count, sizeof *ld->entries);
     if (ld->entries == NULL) {
         snprintf(err, errlen, "out of memory loading %zu log entries", count);
         return -1;
@@ -200,7 +219,139 @@ static int latest_config(const struct loaded *ld, struct raft_config *out)
     return raft_config_copy(out, &ld->snap.config);
 }
 
-/* peers.json: append the listed servers as the newest configuration, durably, then delete it. */
+/* Servers that bootstrap together from the same list (bootstrap-expect, peers.json on empty
+ * logs) must name the same cluster without talking: the id is a hash of the sorted server ids. */
+static uint64_t config_cluster_id(const struct raft_config *c)
+{
+    uint64_t h = 0xcbf29ce484222325ull, prev = 0;
+    for (;;) { /* ascending id order without sorting a copy: configurations are small */
+        uint64_t next = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (c->servers[i].id > prev && (next == 0 || c->servers[i].id < next))
+                next = c->servers[i].id;
+        if (next == 0)
+            break;
+        for (int b = 0; b < 64; b += 8)
+            h = (h ^ ((next >> b) & 0xff)) * 0x100000001b3ull;
+        prev = next;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+/* A server bootstrapping alone starts a cluster no other log shares: a fresh random id. */
+static uint64_t random_cluster_id(raft_id self)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = raft_node_now_ns() ^ ((uint64_t)getpid() << 32); /* still unique enough per host */
+    r ^= self * 0x9e3779b97f4a7c15ull;
+    return r ? r : 1;
+}
+
+static int save_cluster_id(struct raft_node *n, struct loaded *ld, uint64_t cluster_id, char *err,
+                           size_t errlen)
+{
+    const struct raft_meta md = {ld->term, ld->vote, cluster_id};
+    char why[RAFT_META_ERRMAX];
+    if (raft_meta_save(n->dir, &md, why, sizeof why) != 0) {
+        snprintf(err, errlen, "save the cluster id: %s", why);
+        return -1;
+    }
+    n->cluster_id = ld->cluster_id = cluster_id;
+    return 0;
+}
+
+/* peers.json on a server with history, as hashicorp/raft's RecoverCluster: the state as of the
+ * last log entry becomes a snapshot at that entry's (index, term) holding the new configuration,
+ * and the log is emptied behind it. Appending a recovery entry instead could give two survivors
+ * different entries at one index and term (one of them had an uncommitted entry there), which
+ * Raft's log matching would never repair; a snapshot at an index and term this log already had
+ * names only entries that this server holds. The old configuration entries go with the log. */
+static int recover_into_snapshot(struct raft_node *n, struct loaded *ld,
+                                 const struct raft_config *pc, char *err, size_t errlen)
+{
+    uint64_t last = rlog_last_index(n->log), lterm = rlog_last_term(n->log);
+    struct raft_snapshot s = {.index = last, .term = lterm};
+    struct buf data;
+    buf_init(&data, 0);
+    int rc = -1;
+    if (ld->snap.index && n->fsm.restore(n->fsm.ctx, ld->snap.data, ld->snap.len) != 0) {
+        snprintf(err, errlen, "peers.json recovery: the state machine could not restore snapshot "
+                 "%" PRIu64, ld->snap.index);
+        goto out;
+    }
+    for (size_t i = 0; i < ld->n; i++) {
+        const struct raft_entry *e = &ld->entries[i];
+        if (e->index > ld->snap.index && e->type == RAFT_ENTRY_COMMAND)
+            (void)n->fsm.apply(n->fsm.ctx, e->index, e->data, e->len);
+    }
+    if (n->fsm.snapshot(n->fsm.ctx, &data) != 0 || data.len > UINT32_MAX ||
+        raft_config_copy(&s.config, pc) != 0) {
+        snprintf(err, errlen, "peers.json recovery: the state machine could not take a snapshot");
+        goto out;
+    }
+    s.len = (uint32_t)data.len;
+    s.data = data.data;
+    char why[512];
+    /* The file first: a crash before the reset leaves a snapshot beyond the log, which open
+     * repairs by repeating the reset, and peers.json, still there, is applied again. */
+    if (raft_snapfile_save(n->snapdir, &s, why, sizeof why) != 0) {
+        snprintf(err, errlen, "peers.json recovery: %.400s", why);
+        goto out;
+    }
+    if (rlog_reset(n->log, last, lterm) != 0) {
+        snprintf(err, errlen, "peers.json recovery: reset the log to %" PRIu64 ": %s", last,
+                 rlog_errmsg(n->log));
+        goto out;
+    }
+    for (size_t i = 0; i < ld->n; i++)
+        free(ld->entries[i].data);
+    ld->n = 0;
+    raft_snapfile_free(&ld->snap);
+    ld->snap = s;
+    memset(&s, 0, sizeof s);
+    data.data = NULL;
+    rc = 0;
+out:
+    raft_config_free(&s.config);
+    buf_free(&data);
+    return rc;
+}
+
+/* peers.json on an empty server (bootstrap-expect, or a cluster formed from a file): the list
+ * becomes entry 1, identical on every server that starts from the same list. */
+static int recover_into_first_entry(struct raft_node *n, struct loaded *ld,
+                                    const struct raft_config *pc, uint64_t term, char *err,
+                                    size_t errlen)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    if (raft_config_encode(pc, &b) != 0) {
+        snprintf(err, errlen, "out of memory");
+        buf_free(&b);
+        return -1;
+    }
+    struct raft_entry e = {.term = term, .index = 1, .type = RAFT_ENTRY_CONFIG,
+                           .len = (uint32_t)b.len, .data = b.data};
+    if (rlog_append(n->log, &e, 1) != 0 || rlog_sync(n->log) != 0) {
+        snprintf(err, errlen, "write the peers.json configuration to the log: %s",
+                 rlog_errmsg(n->log));
+        buf_free(&b);
+        return -1;
+    }
+    if (ld->entries == NULL && (ld->entries = calloc(1, sizeof *ld->entries)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        buf_free(&b);
+        return -1;
+    }
+    ld->entries[ld->n++] = e; /* takes b's bytes */
+    return 0;
+}
+
+/* peers.json: make the listed servers the configuration, durably, then delete the file. */
 static int recover_peers(struct raft_node *n, struct loaded *ld, char *err, size_t errlen)
 {
     struct raft_config known, pc;
@@ -218,10 +369,7 @@ static int recover_peers(struct raft_node *n, struct loaded *ld, char *err, size
     if (rc == 0)
         return 0;
     rc = -1;
-    struct buf b;
-    buf_init(&b, 0);
-    const struct raft_server *self = raft_config_find(&pc, n->id);
-    if (self == NULL) {
+    if (raft_config_find(&pc, n->id) == NULL) {
         snprintf(err, errlen, "%.200s/%s does not list this server (id %" PRIu64 ", %s)", n->dir,
                  RAFT_PEERS_FILE, n->id, n->advertise);
         goto out;
@@ -231,41 +379,36 @@ static int recover_peers(struct raft_node *n, struct loaded *ld, char *err, size
         term = rlog_last_term(n->log);
     if (term == 0)
         term = 1;
-    if (term != ld->term) {
-        if (raft_meta_save(n->dir, term, 0, why, sizeof why) != 0) {
+    /* Survivors keep the cluster they share; servers starting empty from the same list
+     * (bootstrap-expect) derive the same id from it. */
+    uint64_t cid = ld->cluster_id != 0 && last != 0 ? ld->cluster_id : config_cluster_id(&pc);
+    if (term != ld->term || cid != ld->cluster_id) {
+        const struct raft_meta md = {term, term != ld->term ? 0 : ld->vote, cid};
+        if (raft_meta_save(n->dir, &md, why, sizeof why) != 0) {
             snprintf(err, errlen, "save term for peers.json recovery: %.300s", why);
             goto out;
         }
+        ld->vote = md.vote;
         ld->term = term;
-        ld->vote = 0;
+        n->cluster_id = ld->cluster_id = cid;
     }
-    if (raft_config_encode(&pc, &b) != 0) {
-        snprintf(err, errlen, "out of memory");
+    if (last == 0 ? recover_into_first_entry(n, ld, &pc, term, err, errlen)
+                  : recover_into_snapshot(n, ld, &pc, err, errlen))
         goto out;
-    }
-    struct raft_entry e = {.term = term, .index = last + 1, .type = RAFT_ENTRY_CONFIG,
-                           .len = (uint32_t)b.len, .data = b.data};
-    if (rlog_append(n->log, &e, 1) != 0 || rlog_sync(n->log) != 0) {
-        snprintf(err, errlen, "write the peers.json configuration to the log: %s",
-                 rlog_errmsg(n->log));
-        goto out;
-    }
-    if (ld->entries == NULL && (ld->entries = calloc(1, sizeof *ld->entries)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    e.data = b.data;
-    b.data = NULL;
-    ld->entries[ld->n++] = e;
-    log_printf(n->lg, LOG_INFO, "raft", "recovered configuration from peers.json: %s",
-               raft_peers_format(&pc, why, sizeof why));
+    if (last == 0)
+        log_printf(n->lg, LOG_INFO, "raft", "recovered configuration from peers.json: %s",
+                   raft_peers_format(&pc, why, sizeof why));
+    else
+        log_printf(n->lg, LOG_INFO, "raft",
+                   "recovered configuration from peers.json into a snapshot at index %" PRIu64
+                   ", term %" PRIu64 ": %s",
+                   ld->snap.index, ld->snap.term, raft_peers_format(&pc, why, sizeof why));
     if (raft_peers_remove(n->dir, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s", why);
         goto out;
     }
     rc = 0;
 out:
-    buf_free(&b);
     raft_config_free(&pc);
     return rc;
 }
@@ -327,10 +470,14 @@ int raft_node_open(struct loop *l, const struct raft_node_opts *o, const struct 
         snprintf(err, errlen, "raft: %s", why);
         goto fail;
     }
-    if (raft_meta_load(n->dir, &ld.term, &ld.vote, why, sizeof why) != 0) {
+    struct raft_meta md;
+    if (raft_meta_load(n->dir, &md, why, sizeof why) != 0) {
         snprintf(err, errlen, "raft: %s", why);
         goto fail;
     }
+    ld.term = md.term;
+    ld.vote = md.vote;
+    n->cluster_id = ld.cluster_id = md.cluster_id;
     unsigned skipped = 0;
     if (raft_snapfile_mkdir(n->snapdir, why, sizeof why) != 0 ||
         raft_snapfile_load(n->snapdir, lg, &ld.snap, &skipped, why, sizeof why) < 0) {
@@ -384,13 +531,19 @@ int raft_node_open(struct loop *l, const struct raft_node_opts *o, const struct 
             struct raft_server self = {.id = o->id, .voter = true};
             snprintf(self.addr, sizeof self.addr, "%s", o->advertise);
             struct raft_config c = {1, &self};
+            /* Durable before the first entry: a log always knows its cluster. */
+            if (save_cluster_id(n, &ld, random_cluster_id(o->id), why, sizeof why) != 0) {
+                snprintf(err, errlen, "raft: bootstrap: %s", why);
+                goto fail;
+            }
             rc = raft_bootstrap(&n->core, &c);
             if (rc != RAFT_OK) {
                 snprintf(err, errlen, "raft: bootstrap: %s", raft_strerror(rc));
                 goto fail;
             }
-            log_printf(lg, LOG_INFO, "raft", "bootstrapping a new cluster with this server (%s)",
-                       o->advertise);
+            log_printf(lg, LOG_INFO, "raft",
+                       "bootstrapping a new cluster with this server (%s), cluster id %016" PRIx64,
+                       o->advertise, n->cluster_id);
         } else {
             log_printf(lg, LOG_INFO, "raft", "existing Raft state found, not bootstrapping");
         }
@@ -401,10 +554,11 @@ int raft_node_open(struct loop *l, const struct raft_node_opts *o, const struct 
     to.id = o->id;
     to.addr = o->advertise;
     to.cluster = o->cluster;
+    to.cluster_id = n->cluster_id;
     to.listen = o->bind ? o->bind : o->advertise;
     to.backoff_max_ms = o->backoff_max_ms;
     to.rpc = o->rpc;
-    static const struct raft_transport_cbs cbs = {on_msg, NULL};
+    static const struct raft_transport_cbs cbs = {on_msg, NULL, on_cluster};
     n->tr = raft_transport_create(l, &to, &cbs, n, why, sizeof why);
     if (n->tr == NULL) {
         snprintf(err, errlen, "raft: %s", why);
@@ -531,6 +685,11 @@ const char *raft_node_leader_addr(const struct raft_node *n)
 raft_id raft_node_leader_id(const struct raft_node *n)
 {
     return raft_leader(&n->core);
+}
+
+uint64_t raft_node_cluster_id(const struct raft_node *n)
+{
+    return n->cluster_id;
 }
 
 const struct raft_config *raft_node_configuration(const struct raft_node *n)

@@ -149,6 +149,10 @@ const char *raft_node_leader_addr(const struct raft_node *n);
 raft_id raft_node_leader_id(const struct raft_node *n);
 /* The configuration in effect, borrowed until control returns to the loop. */
 const struct raft_config *raft_node_configuration(const struct raft_node *n);
+/* The Raft cluster this server's log belongs to (in meta): chosen when it bootstraps, taken
+ * from the first peer that contacts it otherwise; 0 before either. Servers of other clusters
+ * are refused at the handshake. */
+uint64_t raft_node_cluster_id(const struct raft_node *n);
 /* The Raft index of that configuration (/v1/operator/raft/configuration's Index). */
 uint64_t raft_node_configuration_index(const struct raft_node *n);
 /* The bound RPC listen address, formatted ("127.0.0.1:8300"). */

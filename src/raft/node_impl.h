@@ -50,6 +50,7 @@ struct raft_node {
     char advertise[RAFT_ADDR_MAX];
     char listen[LOOP_ADDR_STRLEN];
     raft_id id;
+    uint64_t cluster_id; /* as in meta: 0 until this server bootstraps or joins a cluster */
     unsigned tick_ms;
     uint64_t trailing;
     uint64_t threshold;

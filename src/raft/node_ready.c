@@ -187,8 +187,8 @@ static void send_all(struct raft_node *n, const struct raft_msg *m, size_t count
 static int persist(struct raft_node *n, const struct raft_ready *rd)
 {
     char err[RAFT_META_ERRMAX];
-    if (rd->hard_state_changed &&
-        raft_meta_save(n->dir, rd->term, rd->vote, err, sizeof err) != 0) {
+    const struct raft_meta md = {rd->term, rd->vote, n->cluster_id};
+    if (rd->hard_state_changed && raft_meta_save(n->dir, &md, err, sizeof err) != 0) {
         raft_node_fail(n, "failed to save term and vote: %s", err);
         return -1;
     }

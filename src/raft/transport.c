@@ -270,6 +270,13 @@ static void handle_hello(struct tconn *tc, const struct raft_wire_hello *h)
         refuse(tc, err);
         return;
     }
+    if (t->hello.cluster_id == 0 && h->cluster_id != 0) {
+        if (t->cbs.on_cluster != NULL && t->cbs.on_cluster(t->ctx, h->cluster_id) != 0) {
+            refuse(tc, "this server could not record the cluster id");
+            return;
+        }
+        t->hello.cluster_id = h->cluster_id;
+    }
     if (tc->peer == NULL && write_hello(tc) != 0)
         return; /* the loop closed the connection (output limit) and logged it */
     tc->ready = true;
@@ -698,6 +705,7 @@ struct raft_transport *raft_transport_create(struct loop *l, const struct raft_t
     t->hello.id = o->id;
     snprintf(t->hello.addr, sizeof t->hello.addr, "%s", o->addr ? o->addr : "");
     snprintf(t->hello.cluster, sizeof t->hello.cluster, "%s", o->cluster ? o->cluster : "");
+    t->hello.cluster_id = o->cluster_id;
     struct buf probe;
     buf_init(&probe, 0);
     int ok = raft_wire_encode_hello(&t->hello, &probe);

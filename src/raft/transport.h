@@ -31,6 +31,7 @@ struct raft_transport_opts {
     raft_id id;          /* ours, nonzero */
     const char *addr;    /* advertised "host:port", sent in the handshake */
     const char *cluster; /* datacenter name; peers of another cluster are refused */
+    uint64_t cluster_id; /* the Raft cluster our log belongs to; 0: adopt the first peer's */
     const char *listen;  /* "ip:port" to accept on; NULL: dial only */
     size_t out_limit;    /* queued bytes per peer before messages are dropped; 0: 64 MiB */
     uint64_t snapshot_max;    /* largest snapshot accepted; 0: 1 GiB */
@@ -47,6 +48,10 @@ struct raft_transport_cbs {
     void (*on_msg)(void *ctx, const struct raft_msg *m);
     /* Our connection to peer id finished its handshake (up) or closed (down). May be NULL. */
     void (*on_peer)(void *ctx, raft_id id, bool up);
+    /* We knew no cluster and a peer's handshake names one: record it durably and return 0, and
+     * from then on peers of any other cluster are refused; nonzero refuses this peer. May be
+     * NULL: the id is adopted in memory only. */
+    int (*on_cluster)(void *ctx, uint64_t cluster_id);
 };
 
 struct raft_transport_stats {

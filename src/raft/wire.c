@@ -262,6 +262,7 @@ int raft_wire_encode_hello(const struct raft_wire_hello *h, struct buf *out)
     codec_put_u64(&w, h->id);
     codec_put_str16(&w, h->addr, alen);
     codec_put_str16(&w, h->cluster, clen);
+    codec_put_u64(&w, h->cluster_id);
     return frame_end(&w, start);
 }
 
@@ -444,6 +445,8 @@ static const char *decode_body(struct codec_rd *r, struct raft_wire_frame *f, ch
             return "bad address";
         if (get_text(r, h->cluster, sizeof h->cluster, 1) != 0)
             return "bad cluster name";
+        /* Appended after the first release of the frame: a Hello without it knows no cluster. */
+        h->cluster_id = codec_rd_remaining(r) >= 8 ? codec_get_u64(r) : 0;
         if (!codec_rd_ok(r))
             return "truncated body";
         if (h->version_min == 0 || h->version_min > h->version_max)
@@ -618,6 +621,16 @@ int raft_wire_hello_check(const struct raft_wire_hello *local, const struct raft
     if (strcmp(local->cluster, remote->cluster) != 0) {
         set_err(err, errlen, "peer %s belongs to cluster \"%s\", not \"%s\"", remote->addr,
                 remote->cluster, local->cluster);
+        return -1;
+    }
+    /* Two logs bootstrapped apart share no history: letting one leader replicate to the other's
+     * servers would overwrite committed entries. A side that knows no cluster yet may join. */
+    if (local->cluster_id != 0 && remote->cluster_id != 0 && local->cluster_id != remote->cluster_id) {
+        set_err(err, errlen,
+                "peer %s belongs to Raft cluster %016llx, this server to %016llx: they were "
+                "bootstrapped separately",
+                remote->addr, (unsigned long long)remote->cluster_id,
+                (unsigned long long)local->cluster_id);
         return -1;
     }
     int hi = local->version_max < remote->version_max ? local->version_max : remote->version_max;

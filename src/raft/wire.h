@@ -40,7 +40,8 @@ struct raft_wire_hello {
     uint8_t version_max;
     raft_id id;
     char addr[RAFT_ADDR_MAX];
-    char cluster[RAFT_WIRE_CLUSTER_MAX];
+    char cluster[RAFT_WIRE_CLUSTER_MAX]; /* the datacenter name */
+    uint64_t cluster_id; /* the Raft cluster the sender's log belongs to; 0: none yet */
 };
 
 struct raft_wire_refuse {

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Both small-file decoders accept exactly what their encoders produce, and only that. */
     uint64_t a = 0, b = 0;
-    raft_id vote = 0;
+    struct raft_meta meta;
     char err[RAFT_META_ERRMAX];
     if (rlog_meta_decode(data, size, &a, &b, &version) == RLOG_HDR_OK) {
         uint8_t again[RLOG_META_SIZE];
@@ -70,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size != RLOG_META_SIZE || memcmp(again, data, size) != 0)
             abort();
     }
-    if (raft_meta_decode(data, size, &a, &vote, err, sizeof err) == 0 && size != RAFT_META_SIZE)
+    if (raft_meta_decode(data, size, &meta, err, sizeof err) == 0 && size != RAFT_META_SIZE &&
+        size != RAFT_META_SIZE_V1)
         abort();
     return 0;
 }

@@ -14,7 +14,7 @@ static void decode_stream(const uint8_t *data, size_t size)
 {
     struct raft_wire_snap_asm a;
     raft_wire_snap_asm_init(&a, 1u << 20);
-    struct raft_wire_hello me = {1, 1, 1, "127.0.0.1:8300", "dc1"};
+    struct raft_wire_hello me = {1, 1, 1, "127.0.0.1:8300", "dc1", 0};
     size_t off = 0;
     for (;;) {
         struct raft_wire_frame f;

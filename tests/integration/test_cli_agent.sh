@@ -130,7 +130,7 @@ grep -qE "^h1    $IP:$((P + 1))  alive   server  0\.1\.0  2         dc1$" "$W/ou
 grep -qE "^h2    $IP:$((P + 4))  alive   client  0\.1\.0  2         dc1$" "$W/out" && ok "members: client row" \
   || bad "members: client row" "$(cat "$W/out")"
 [[ $(wc -l <"$W/out") == 3 ]] && ok "members: exactly two rows" || bad "members rows" "$(cat "$W/out")"
-expect "members -detailed: tags sorted" 0 "^h1 +$IP:$((P + 1)) +alive +bootstrap=1,build=[^,]*,dc=dc1,port=$P,role=consul,vsn=2,vsn_max=2,vsn_min=1$" \
+expect "members -detailed: tags sorted" 0 "^h1 +$IP:$((P + 1)) +alive +bootstrap=1,build=[^,]*,cluster_id=[0-9a-f]{16},dc=dc1,port=$P,role=consul,vsn=2,vsn_max=2,vsn_min=1$" \
   "" members -http-addr=$H1 -detailed
 expect "members -status=failed: nothing, exit 2" 2 "" "" members -http-addr=$H1 -status=failed
 expect "members -status='^alive$'" 0 "^h2 " "" members -http-addr=$H1 '-status=^alive$'

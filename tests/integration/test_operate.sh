@@ -40,12 +40,39 @@ L=$(leader_name S1)
 http_put 127.0.0.41 /v1/kv/before-s4 one || http_put "$(ip_of "$L")" /v1/kv/before-s4 one
 [[ $(lib_body) == true ]] && ok "a write is committed" || bad "write: $(lib_status)" "$(lib_body)"
 
-# --- 2. the footnote's recovery of a server started with -bootstrap by mistake: stop it, delete
-# raft/ from its data dir, restart it without -bootstrap and join it. Known gap, so not asserted:
-# joined while still bootstrapped, it is not refused; its leader adds the others and two clusters
-# at the same term merge, losing committed writes from its log (no cluster identity yet).
+# --- 2. a fourth server started with -bootstrap by mistake leads a cluster of its own. Joined to
+# the others, it is refused as a Raft peer in both directions (its log belongs to another Raft
+# cluster), and neither cluster loses a write. The guide's footnote then recovers it: stop it,
+# delete raft/ from its data dir, restart it without -bootstrap and join it.
 lib_start S4 "$(ip_of S4)" -server -bootstrap
 wait_for 30 lib_logged S4 "leadership acquired" && ok "S4 bootstraps a cluster of its own" || bad "S4 never led" "$(tail -n 5 "$W/S4.log")"
+wait_for 20 http_put "$(ip_of S4)" /v1/kv/stray-s4 mine && [[ $(lib_body) == true ]] &&
+  ok "S4 commits a write of its own" || bad "S4 write: $(lib_status)" "$(lib_body)"
+wait_for 20 join S4 S1 && ok "S4 joins the gossip pool of S1" || bad "S4 cannot join S1"
+L=$(leader_name S1)
+wait_for 30 lib_logged "$L" "Server 'S4' ($(ip_of S4):$PORT_SERVER) belongs to another Raft cluster" &&
+  ok "leader $L refuses S4 as a Raft peer" || bad "$L did not refuse S4" "$(grep -i s4 "$W/$L.log" | tail -n 5)"
+wait_for 30 lib_logged S4 "belongs to another Raft cluster" &&
+  ok "S4 refuses the others as Raft peers" || bad "S4 did not refuse them" "$(tail -n 5 "$W/S4.log")"
+wait_for 20 status_is S1 S4 alive && ok "S1 sees S4 alive in gossip" || bad "S4 not a member" "$(cli S1 members 2>&1)"
+http_put "$(ip_of "$L")" /v1/kv/after-s4 two
+[[ $(lib_body) == true ]] && ok "the cluster commits a write with S4 in its gossip pool" || bad "write: $(lib_status)" "$(lib_body)"
+ok_all=1
+for n in S1 S2 S3; do
+  peers_are "$n" 3 && [[ $(leader_name "$n") == "$L" ]] || { ok_all=0; bad "$n: not 3 voters led by $L" "$(peers_dump)"; }
+done
+((ok_all)) && ok "S1-S3 still list 3 voters and leader $L"
+peers_are S4 1 && [[ $(leader_name S4) == S4 ]] && ok "S4 still leads only itself" || bad "S4 peers" "$(peers_dump)"
+has_key() { http_get "$(ip_of "$1")" "/v1/kv/$2?raw" && [[ $(lib_body) == "$3" ]]; }
+missing() { http_get "$(ip_of "$1")" "/v1/kv/$2?stale"; [[ $(lib_status) == 404 ]]; }
+ok_all=1
+for n in S1 S2 S3; do
+  { has_key "$n" before-s4 one && has_key "$n" after-s4 two && missing "$n" stray-s4; } ||
+    { ok_all=0; bad "$n: data of the two clusters mixed" "$(lib_status) $(lib_body)"; }
+done
+((ok_all)) && ok "no committed write lost or mixed in (stray-s4 stays on S4 alone)"
+has_key S4 stray-s4 mine && missing S4 before-s4 &&
+  ok "S4 keeps its own data and nothing of the others'" || bad "S4 data" "$(lib_status) $(lib_body)"
 lib_stop S4 TERM
 rm -rf "$W/S4/raft"
 lib_start S4 "$(ip_of S4)" -server
@@ -53,8 +80,8 @@ wait_for 20 join S4 S1 && ok "S4, restarted without -bootstrap, joins S1" || bad
 ok_all=1
 for n in S1 S2 S3 S4; do wait_for 40 peers_are "$n" 4 || { ok_all=0; bad "$n: not 4 voters" "$(peers_dump)"; }; done
 ((ok_all)) && ok "S4 is the fourth voter on every server"
-has_key() { http_get "$(ip_of "$1")" "/v1/kv/$2?raw" && [[ $(lib_body) == "$3" ]]; }
-wait_for 20 has_key S4 before-s4 one && ok "S4 serves the data written before it joined" || bad "S4 lacks before-s4" "$(lib_status) $(lib_body)"
+wait_for 20 has_key S4 before-s4 one && has_key S4 after-s4 two && missing S4 stray-s4 &&
+  ok "S4 serves the cluster's data, none of its stray cluster's" || bad "S4 data after recovery" "$(lib_status) $(lib_body)"
 
 # --- 3. kill -9 of the leader: a new leader, the old one `failed`; force-leave makes it `left`
 L=$(leader_name S1)

@@ -1,6 +1,6 @@
 /* test_agent_reconcile.c — the leader's reconcile decisions (agent_reconcile_plan): every
- * combination of one member's state, role, datacenter, Raft membership, bootstrap mode and catalog
- * entry against Consul's rules, plus ourselves, reaped nodes and several members at once. */
+ * combination of one member's state, role, datacenter, Raft membership, bootstrap mode, Raft
+ * cluster id and catalog entry against Consul's rules (plus: never add a server of another cluster), plus ourselves, reaped nodes and several members at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,10 +16,15 @@
 
 enum cat { CAT_NONE, CAT_PASSING, CAT_CRITICAL, CAT_OTHER_ADDR, CAT_NO_SVC, CAT_N };
 
+/* The member's Raft cluster id (from its tags) against ours. */
+enum cl { CL_NONE, CL_SAME, CL_OTHER, CL_N };
+#define SELF_CLUSTER 0xc1u
+
 struct combo {
     uint8_t state;
     bool server, same_dc, in_config, bootstrap, other_bootstrap;
     enum cat cat;
+    enum cl cl;
 };
 
 static bool has(const struct agent_rc_action *a, size_t n, enum agent_rc_kind k)
@@ -40,7 +45,8 @@ static size_t plan(const struct combo *c, struct agent_rc_action *out, size_t ma
          .bootstrap = c->other_bootstrap},
         {.name = "m", .addr = "10.0.0.7", .state = c->state, .server = c->server,
          .same_dc = c->same_dc, .raft_id = c->server ? PEER_ID : 0,
-         .rpc_addr = c->server ? "10.0.0.7:8300" : "10.0.0.7:0", .bootstrap = c->bootstrap},
+         .rpc_addr = c->server ? "10.0.0.7:8300" : "10.0.0.7:0", .bootstrap = c->bootstrap,
+         .cluster_id = c->cl == CL_NONE ? 0 : c->cl == CL_SAME ? SELF_CLUSTER : 0xbad},
     };
     struct agent_rc_peer peers[2] = {{SELF_ID, "10.0.0.1:8300"}, {PEER_ID, "10.0.0.7:8300"}};
     struct agent_rc_node nodes[2] = {{"self", "10.0.0.1", AGENT_RC_PASSING, true}};
@@ -55,7 +61,8 @@ static size_t plan(const struct combo *c, struct agent_rc_action *out, size_t ma
         nn = 2;
     }
     struct agent_rc_input in = {
-        .self_name = "self", .self_id = SELF_ID, .members = mem, .n_members = 2,
+        .self_name = "self", .self_id = SELF_ID, .self_cluster_id = SELF_CLUSTER,
+        .members = mem, .n_members = 2,
         .peers = peers, .n_peers = c->in_config ? 2 : 1, .nodes = nodes, .n_nodes = nn,
     };
     return agent_reconcile_plan(&in, out, max);
@@ -69,38 +76,39 @@ static void every_combination_follows_consul_rules(void **state)
     unsigned cases = 0;
     for (size_t si = 0; si < 4; si++)
         for (unsigned bits = 0; bits < 32; bits++)
-            for (int cat = 0; cat < CAT_N; cat++) {
+            for (int k = 0; k < CAT_N * CL_N; k++) {
                 struct combo c = {states[si], bits & 1, bits & 2, bits & 4, bits & 8, bits & 16,
-                                  (enum cat)cat};
+                                  (enum cat)(k % CAT_N), (enum cl)(k / CAT_N)};
                 struct agent_rc_action act[16];
                 size_t n = plan(&c, act, 16);
                 bool alive = c.state == GOSSIP_STATE_ALIVE || c.state == GOSSIP_STATE_SUSPECT;
                 bool registered_ok = c.cat == CAT_PASSING || (!c.server && c.cat == CAT_NO_SVC);
-                bool want_add = alive && c.server && c.same_dc && !c.in_config &&
-                                !(c.bootstrap && c.other_bootstrap);
-                bool want_refuse = alive && c.server && c.same_dc && !c.in_config &&
-                                   c.bootstrap && c.other_bootstrap;
+                bool candidate = alive && c.server && c.same_dc && !c.in_config;
+                bool want_refuse = candidate && c.bootstrap && c.other_bootstrap;
+                bool want_refuse_cl = candidate && !want_refuse && c.cl == CL_OTHER;
+                bool want_add = candidate && !want_refuse && !want_refuse_cl;
                 bool want_alive = alive && !registered_ok;
                 bool want_failed = c.state == GOSSIP_STATE_DEAD && c.cat != CAT_CRITICAL;
                 bool want_dereg = c.state == GOSSIP_STATE_LEFT && c.cat != CAT_NONE;
                 bool want_remove = c.state == GOSSIP_STATE_LEFT && c.server && c.in_config;
                 assert_int_equal(has(act, n, AGENT_RC_ADD_PEER), want_add);
                 assert_int_equal(has(act, n, AGENT_RC_REFUSE_BOOTSTRAP), want_refuse);
+                assert_int_equal(has(act, n, AGENT_RC_REFUSE_CLUSTER), want_refuse_cl);
                 assert_int_equal(has(act, n, AGENT_RC_REGISTER_ALIVE), want_alive);
                 assert_int_equal(has(act, n, AGENT_RC_REGISTER_FAILED), want_failed);
                 assert_int_equal(has(act, n, AGENT_RC_DEREGISTER_LEFT), want_dereg);
                 assert_int_equal(has(act, n, AGENT_RC_REMOVE_PEER), want_remove);
                 /* a failed server stays a peer: quorum arithmetic stays honest */
                 assert_false(has(act, n, AGENT_RC_DEREGISTER_REAPED));
-                size_t want_n = want_add + want_refuse + want_alive + want_failed + want_dereg +
-                                want_remove;
+                size_t want_n = want_add + want_refuse + want_refuse_cl + want_alive + want_failed +
+                                want_dereg + want_remove;
                 assert_int_equal(n, want_n);
                 for (size_t i = 0; i < n; i++)
                     if (act[i].kind != AGENT_RC_DEREGISTER_REAPED)
                         assert_int_equal(act[i].member, 1); /* never about ourselves */
                 cases++;
             }
-    assert_int_equal(cases, 4 * 32 * CAT_N);
+    assert_int_equal(cases, 4 * 32 * CAT_N * CL_N);
 }
 
 static void self_is_never_removed_nor_deregistered(void **state)
@@ -111,7 +119,7 @@ static void self_is_never_removed_nor_deregistered(void **state)
                                  .rpc_addr = "10.0.0.1:8300"};
     struct agent_rc_peer peers[1] = {{SELF_ID, "10.0.0.1:8300"}};
     struct agent_rc_node nodes[1] = {{"self", "10.0.0.1", AGENT_RC_PASSING, true}};
-    struct agent_rc_input in = {"self", SELF_ID, &me, 1, peers, 1, nodes, 1};
+    struct agent_rc_input in = {"self", SELF_ID, SELF_CLUSTER, &me, 1, peers, 1, nodes, 1};
     struct agent_rc_action act[4];
     assert_int_equal(agent_reconcile_plan(&in, act, 4), 0);
     /* not a member at all (our own table is empty): still not reaped */
@@ -126,7 +134,7 @@ static void alive_self_gets_registered(void **state)
                                  .server = true, .same_dc = true, .raft_id = SELF_ID,
                                  .rpc_addr = "10.0.0.1:8300", .bootstrap = true};
     struct agent_rc_peer peers[1] = {{SELF_ID, "10.0.0.1:8300"}};
-    struct agent_rc_input in = {"self", SELF_ID, &me, 1, peers, 1, NULL, 0};
+    struct agent_rc_input in = {"self", SELF_ID, SELF_CLUSTER, &me, 1, peers, 1, NULL, 0};
     struct agent_rc_action act[4];
     assert_int_equal(agent_reconcile_plan(&in, act, 4), 1);
     assert_int_equal(act[0].kind, AGENT_RC_REGISTER_ALIVE);
@@ -144,7 +152,7 @@ static void reaped_nodes_are_deregistered(void **state)
                                      {"self", "10.0.0.1", AGENT_RC_PASSING, true},
                                      {"old", "10.0.0.8", AGENT_RC_PASSING, false},
                                      {"external", "10.0.0.5", AGENT_RC_NONE, false}};
-    struct agent_rc_input in = {"self", SELF_ID, &me, 1, peers, 1, nodes, 4};
+    struct agent_rc_input in = {"self", SELF_ID, SELF_CLUSTER, &me, 1, peers, 1, nodes, 4};
     struct agent_rc_action act[8];
     size_t n = agent_reconcile_plan(&in, act, 8);
     assert_int_equal(n, 2);
@@ -162,7 +170,7 @@ static void output_is_bounded(void **state)
         {.name = "b", .addr = "2", .state = GOSSIP_STATE_ALIVE},
         {.name = "c", .addr = "3", .state = GOSSIP_STATE_DEAD},
     };
-    struct agent_rc_input in = {"self", SELF_ID, m, 3, NULL, 0, NULL, 0};
+    struct agent_rc_input in = {"self", SELF_ID, SELF_CLUSTER, m, 3, NULL, 0, NULL, 0};
     struct agent_rc_action act[2];
     assert_int_equal(agent_reconcile_plan(&in, act, 2), 2);
     assert_int_equal(act[1].member, 1);
@@ -183,7 +191,7 @@ static void bootstrap_conflict_names_the_other(void **state)
          .raft_id = 6, .rpc_addr = "3:8300", .bootstrap = true},
     };
     struct agent_rc_peer peers[1] = {{SELF_ID, "1:8300"}};
-    struct agent_rc_input in = {"self", SELF_ID, m, 3, peers, 1, NULL, 0};
+    struct agent_rc_input in = {"self", SELF_ID, SELF_CLUSTER, m, 3, peers, 1, NULL, 0};
     struct agent_rc_action act[8];
     size_t n = agent_reconcile_plan(&in, act, 8);
     bool found = false;

@@ -51,6 +51,24 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The tests below predate the cluster id; these keep them about term and vote. */
+static int load(const char *dir, uint64_t *term, raft_id *vote, char *err, size_t errlen)
+{
+    struct raft_meta m = {99, 99, 99};
+    int rc = raft_meta_load(dir, &m, err, errlen);
+    if (rc == 0) {
+        *term = m.term;
+        *vote = m.vote;
+    }
+    return rc;
+}
+
+static int save(const char *dir, uint64_t term, raft_id vote, char *err, size_t errlen)
+{
+    const struct raft_meta m = {term, vote, 0x0c1a55e7ull};
+    return raft_meta_save(dir, &m, err, errlen);
+}
+
 static void write_file(const char *dir, const char *name, const void *p, size_t n)
 {
     char path[600];
@@ -86,7 +104,7 @@ static void missing_means_fresh(void **state)
     char err[RAFT_META_ERRMAX] = "";
     uint64_t term = 99;
     raft_id vote = 99;
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), 0);
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), 0);
     assert_int_equal(term, 0);
     assert_int_equal(vote, 0);
 }
@@ -97,12 +115,12 @@ static void save_load_round_trip(void **state)
     char err[RAFT_META_ERRMAX];
     uint64_t term;
     raft_id vote;
-    assert_int_equal(raft_meta_save(f->dir, 7, 0x1122334455667788ull, err, sizeof err), 0);
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), 0);
+    assert_int_equal(save(f->dir, 7, 0x1122334455667788ull, err, sizeof err), 0);
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), 0);
     assert_int_equal(term, 7);
     assert_true(vote == 0x1122334455667788ull);
-    assert_int_equal(raft_meta_save(f->dir, 8, 0, err, sizeof err), 0);
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), 0);
+    assert_int_equal(save(f->dir, 8, 0, err, sizeof err), 0);
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), 0);
     assert_int_equal(term, 8);
     assert_int_equal(vote, 0);
     assert_false(exists(f->dir, "meta.tmp"));
@@ -115,11 +133,11 @@ static void stale_temp_is_ignored_and_removed(void **state)
 {
     struct fx *f = *state;
     char err[RAFT_META_ERRMAX];
-    assert_int_equal(raft_meta_save(f->dir, 3, 2, err, sizeof err), 0);
+    assert_int_equal(save(f->dir, 3, 2, err, sizeof err), 0);
     write_file(f->dir, "meta.tmp", "half a write", 12);
     uint64_t term;
     raft_id vote;
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), 0);
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), 0);
     assert_int_equal(term, 3);
     assert_int_equal(vote, 2);
     assert_false(exists(f->dir, "meta.tmp"));
@@ -129,7 +147,7 @@ static void every_flipped_bit_is_refused(void **state)
 {
     struct fx *f = *state;
     char err[RAFT_META_ERRMAX];
-    assert_int_equal(raft_meta_save(f->dir, 12345, 42, err, sizeof err), 0);
+    assert_int_equal(save(f->dir, 12345, 42, err, sizeof err), 0);
     uint8_t good[RAFT_META_SIZE];
     assert_int_equal(read_meta(f->dir, good, sizeof good), RAFT_META_SIZE);
     for (size_t i = 0; i < RAFT_META_SIZE; i++) {
@@ -141,7 +159,7 @@ static void every_flipped_bit_is_refused(void **state)
             uint64_t term = 0;
             raft_id vote = 0;
             err[0] = '\0';
-            assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), -1);
+            assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), -1);
             assert_non_null(strstr(err, "/meta"));
         }
     }
@@ -151,39 +169,79 @@ static void short_and_long_files_are_refused(void **state)
 {
     struct fx *f = *state;
     char err[RAFT_META_ERRMAX];
-    assert_int_equal(raft_meta_save(f->dir, 5, 6, err, sizeof err), 0);
+    assert_int_equal(save(f->dir, 5, 6, err, sizeof err), 0);
     uint8_t good[RAFT_META_SIZE + 1];
     assert_int_equal(read_meta(f->dir, good, sizeof good), RAFT_META_SIZE);
     for (size_t n = 0; n < RAFT_META_SIZE; n++) {
         write_file(f->dir, "meta", good, n);
         uint64_t term;
         raft_id vote;
-        assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), -1);
+        assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), -1);
     }
     good[RAFT_META_SIZE] = 0;
     write_file(f->dir, "meta", good, RAFT_META_SIZE + 1);
     uint64_t term;
     raft_id vote;
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), -1);
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), -1);
 }
 
 static void future_version_and_foreign_file_named(void **state)
 {
     struct fx *f = *state;
     char err[RAFT_META_ERRMAX];
-    assert_int_equal(raft_meta_save(f->dir, 5, 6, err, sizeof err), 0);
+    assert_int_equal(save(f->dir, 5, 6, err, sizeof err), 0);
     uint8_t b[RAFT_META_SIZE];
     read_meta(f->dir, b, sizeof b);
-    codec_store_u32(b + 8, 2);
-    codec_store_u32(b + 32, crc32c(0, b, 32)); /* a well-formed file of a newer format */
+    codec_store_u32(b + 8, 3);
+    codec_store_u32(b + 40, crc32c(0, b, 40)); /* a well-formed file of a newer format */
     write_file(f->dir, "meta", b, sizeof b);
     uint64_t term;
     raft_id vote;
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), -1);
-    assert_non_null(strstr(err, "version 2"));
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), -1);
+    assert_non_null(strstr(err, "version 3"));
     write_file(f->dir, "meta", "{\"CurrentTerm\": 5, \"LastVoteCand\": \"x\"}", 38);
-    assert_int_equal(raft_meta_load(f->dir, &term, &vote, err, sizeof err), -1);
+    assert_int_equal(load(f->dir, &term, &vote, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a tribune"));
+}
+
+static void cluster_id_round_trips_at_its_offset(void **state)
+{
+    struct fx *f = *state;
+    char err[RAFT_META_ERRMAX];
+    const struct raft_meta in = {4, 5, 0xfeedfacecafebeefull};
+    assert_int_equal(raft_meta_save(f->dir, &in, err, sizeof err), 0);
+    struct raft_meta out = {0, 0, 0};
+    assert_int_equal(raft_meta_load(f->dir, &out, err, sizeof err), 0);
+    assert_int_equal(out.term, 4);
+    assert_int_equal(out.vote, 5);
+    assert_true(out.cluster_id == 0xfeedfacecafebeefull);
+    uint8_t b[64];
+    assert_int_equal(read_meta(f->dir, b, sizeof b), RAFT_META_SIZE);
+    assert_true(codec_load_u64(b + 32) == 0xfeedfacecafebeefull);
+}
+
+/* A version 1 file (36 bytes, no cluster id) is still read: term and vote, cluster unknown. */
+static void version_1_file_loads_without_a_cluster(void **state)
+{
+    struct fx *f = *state;
+    char err[RAFT_META_ERRMAX];
+    uint8_t b[RAFT_META_SIZE_V1];
+    memcpy(b, "TRBNMETA", 8);
+    codec_store_u32(b + 8, 1);
+    codec_store_u32(b + 12, 0);
+    codec_store_u64(b + 16, 9);
+    codec_store_u64(b + 24, 3);
+    codec_store_u32(b + 32, crc32c(0, b, 32));
+    write_file(f->dir, "meta", b, sizeof b);
+    struct raft_meta m = {0, 0, 77};
+    assert_int_equal(raft_meta_load(f->dir, &m, err, sizeof err), 0);
+    assert_int_equal(m.term, 9);
+    assert_int_equal(m.vote, 3);
+    assert_int_equal(m.cluster_id, 0);
+    codec_store_u32(b + 32, crc32c(0, b, 32) ^ 1);
+    write_file(f->dir, "meta", b, sizeof b);
+    assert_int_equal(raft_meta_load(f->dir, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "checksum"));
 }
 
 static void replace_into_missing_dir_fails_cleanly(void **state)
@@ -192,7 +250,7 @@ static void replace_into_missing_dir_fails_cleanly(void **state)
     char err[RAFT_META_ERRMAX] = "";
     char dir[600];
     snprintf(dir, sizeof dir, "%s/absent", f->dir);
-    assert_int_equal(raft_meta_save(dir, 1, 1, err, sizeof err), -1);
+    assert_int_equal(save(dir, 1, 1, err, sizeof err), -1);
     assert_non_null(strstr(err, "absent/meta.tmp"));
 }
 
@@ -205,6 +263,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_flipped_bit_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(short_and_long_files_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(future_version_and_foreign_file_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(cluster_id_round_trips_at_its_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(version_1_file_loads_without_a_cluster, setup, teardown),
         cmocka_unit_test_setup_teardown(replace_into_missing_dir_fails_cleanly, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

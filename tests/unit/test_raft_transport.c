@@ -40,6 +40,7 @@ struct node {
     struct got got[MAX_GOT];
     size_t n_got;
     int ups, downs;
+    uint64_t adopted; /* the cluster id on_cluster recorded */
 };
 
 struct fixture {
@@ -93,13 +94,21 @@ static void on_peer(void *ctx, raft_id id, bool up)
         n->downs++;
 }
 
-static const struct raft_transport_cbs cbs = {on_msg, on_peer};
+static int on_cluster(void *ctx, uint64_t cluster_id)
+{
+    struct node *n = ctx;
+    n->adopted = cluster_id;
+    return 0;
+}
+
+static const struct raft_transport_cbs cbs = {on_msg, on_peer, on_cluster};
 
 /* Options a test may tighten; zero fields take the transport's defaults. */
 struct knobs {
     uint64_t snapshot_max;
     unsigned handshake_ms;
     size_t out_limit;
+    uint64_t cluster_id;
 };
 
 static void node_start_with(struct fixture *fx, struct node *n, raft_id id, const char *cluster,
@@ -117,6 +126,7 @@ static void node_start_with(struct fixture *fx, struct node *n, raft_id id, cons
     o.snapshot_max = k->snapshot_max;
     o.handshake_ms = k->handshake_ms;
     o.out_limit = k->out_limit;
+    o.cluster_id = k->cluster_id;
     char err[256];
     n->t = raft_transport_create(fx->l, &o, &cbs, n, err, sizeof err);
     if (n->t == NULL)
@@ -127,7 +137,7 @@ static void node_start_with(struct fixture *fx, struct node *n, raft_id id, cons
 static void node_start(struct fixture *fx, struct node *n, raft_id id, const char *cluster,
                        const char *listen)
 {
-    struct knobs k = {0, 0, 0};
+    struct knobs k = {0, 0, 0, 0};
     node_start_with(fx, n, id, cluster, listen, &k);
 }
 
@@ -327,6 +337,60 @@ static void cluster_mismatch_is_refused(void **state)
     assert_int_equal(fx->b.n_got, 0);
 }
 
+/* Two logs bootstrapped apart (different cluster ids) never exchange a message. */
+static void raft_cluster_id_mismatch_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->a.t);
+    raft_transport_destroy(fx->b.t);
+    struct knobs ka = {0, 0, 0, 0xaaaa}, kb = {0, 0, 0, 0xbbbb};
+    node_start_with(fx, &fx->a, 1, "dc1", "127.0.0.1:0", &ka);
+    node_start_with(fx, &fx->b, 2, "dc1", "127.0.0.1:0", &kb);
+    char err[256];
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, a_refused));
+    assert_non_null(strstr(fx->lines, "belongs to Raft cluster 000000000000aaaa, this server to "
+                                      "000000000000bbbb: they were bootstrapped separately"));
+    assert_false(raft_transport_peer_up(fx->a.t, 2));
+    assert_int_equal(fx->a.adopted, 0);
+    assert_int_equal(fx->b.adopted, 0);
+    struct raft_msg v = msg(RAFT_MSG_VOTE, 1, 2, 3);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), -1);
+    assert_int_equal(fx->b.n_got, 0);
+}
+
+static bool a_up_to_b(struct fixture *fx)
+{
+    return raft_transport_peer_up(fx->a.t, 2);
+}
+
+/* A server that knows no cluster joins the first one that contacts it, then refuses others. */
+static void empty_server_adopts_the_first_cluster(void **state)
+{
+    struct fixture *fx = *state;
+    raft_transport_destroy(fx->a.t);
+    raft_transport_destroy(fx->b.t);
+    struct knobs ka = {0, 0, 0, 0xaaaa}, kb = {0, 0, 0, 0};
+    node_start_with(fx, &fx->a, 1, "dc1", "127.0.0.1:0", &ka);
+    node_start_with(fx, &fx->b, 2, "dc1", "127.0.0.1:0", &kb);
+    char err[256];
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, a_up_to_b));
+    assert_int_equal(fx->b.adopted, 0xaaaa);
+    struct raft_msg v = msg(RAFT_MSG_VOTE, 1, 2, 3);
+    assert_int_equal(raft_transport_send(fx->a.t, &v), 0);
+    assert_true(run_until(fx, b_got_one));
+    /* Server 3 of another cluster now dials b (as server 1 did): refused. */
+    raft_transport_destroy(fx->a.t);
+    struct knobs kc = {0, 0, 0, 0xcccc};
+    node_start_with(fx, &fx->a, 3, "dc1", "127.0.0.1:0", &kc);
+    assert_int_equal(raft_transport_set_peer(fx->a.t, 2, fx->b.addr, err, sizeof err), 0);
+    assert_true(run_until(fx, a_refused));
+    assert_non_null(strstr(fx->lines, "belongs to Raft cluster 000000000000cccc, this server to "
+                                      "000000000000aaaa"));
+    assert_int_equal(fx->b.adopted, 0xaaaa);
+}
+
 static void wrong_server_at_address_is_refused(void **state)
 {
     struct fixture *fx = *state;
@@ -449,7 +513,7 @@ static void silent_client_times_out(void **state)
 {
     struct fixture *fx = *state;
     raft_transport_destroy(fx->b.t);
-    struct knobs k = {0, 20, 0};
+    struct knobs k = {0, 20, 0, 0};
     node_start_with(fx, &fx->b, 2, "dc1", "127.0.0.1:0", &k);
     struct raw r;
     raw_connect(fx, &r);
@@ -464,7 +528,7 @@ static void spoofed_sender_closes_connection(void **state)
     struct fixture *fx = *state;
     struct raw r;
     struct loop_conn *c = raw_connect(fx, &r);
-    struct raft_wire_hello h = {1, 1, 7, "127.0.0.1:7", "dc1"};
+    struct raft_wire_hello h = {1, 1, 7, "127.0.0.1:7", "dc1", 0};
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(raft_wire_encode_hello(&h, &b), 0);
@@ -492,7 +556,7 @@ static void reconnecting_peer_replaces_old_connection(void **state)
     struct fixture *fx = *state;
     struct raw r1, r2;
     struct loop_conn *c1 = raw_connect(fx, &r1);
-    struct raft_wire_hello h = {1, 1, 7, "127.0.0.1:7", "dc1"};
+    struct raft_wire_hello h = {1, 1, 7, "127.0.0.1:7", "dc1", 0};
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(raft_wire_encode_hello(&h, &b), 0);
@@ -526,7 +590,7 @@ static void oversized_snapshot_is_refused(void **state)
 {
     struct fixture *fx = *state;
     raft_transport_destroy(fx->b.t);
-    struct knobs k = {4096, 0, 0};
+    struct knobs k = {4096, 0, 0, 0};
     node_start_with(fx, &fx->b, 2, "dc1", "127.0.0.1:0", &k);
     connect_pair(fx);
     struct raft_msg m = msg(RAFT_MSG_SNAPSHOT, 1, 2, 6);
@@ -548,7 +612,7 @@ static void full_queue_drops_message(void **state)
 {
     struct fixture *fx = *state;
     raft_transport_destroy(fx->a.t);
-    struct knobs k = {0, 0, 4096};
+    struct knobs k = {0, 0, 4096, 0};
     node_start_with(fx, &fx->a, 1, "dc1", "127.0.0.1:0", &k);
     connect_pair(fx);
     static uint8_t payload[8192];
@@ -611,6 +675,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pipelined_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(cluster_mismatch_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(raft_cluster_id_mismatch_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_server_adopts_the_first_cluster, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_server_at_address_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_closes_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(redial_after_restart, setup, teardown),

@@ -67,7 +67,7 @@ static void on_msg(void *ctx, const struct raft_msg *m)
 
 static void start(struct fixture *fx, bool with_rpc)
 {
-    static const struct raft_transport_cbs cbs = {on_msg, NULL};
+    static const struct raft_transport_cbs cbs = {on_msg, NULL, NULL};
     struct raft_transport_rpc rpc = {rpc_accept, rpc_data, rpc_close, fx};
     struct raft_transport_opts o = {0};
     o.id = 1;

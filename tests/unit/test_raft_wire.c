@@ -427,6 +427,7 @@ static void handshake(void **state)
 {
     (void)state;
     struct raft_wire_hello h = hello(0xabcdef, "dc1", 1, 1);
+    h.cluster_id = 0x0102030405060708ull;
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(raft_wire_encode_hello(&h, &b), 0);
@@ -453,6 +454,26 @@ static void handshake(void **state)
     assert_non_null(strstr(err, "no common protocol version"));
     struct raft_wire_hello wide = hello(3, "dc1", 1, 4);
     assert_int_equal(raft_wire_hello_check(&me, &wide, 0, err, sizeof err), 1);
+    /* Cluster ids: equal, or either side still without one, pass; two different ones never. */
+    me.cluster_id = 0x0102030405060708ull;
+    assert_int_equal(raft_wire_hello_check(&me, &h, 0, err, sizeof err), 1);
+    assert_int_equal(raft_wire_hello_check(&me, &wide, 0, err, sizeof err), 1);
+    wide.cluster_id = 9;
+    assert_int_equal(raft_wire_hello_check(&me, &wide, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bootstrapped separately"));
+    me.cluster_id = 0;
+    assert_int_equal(raft_wire_hello_check(&me, &wide, 0, err, sizeof err), 1);
+
+    /* A Hello of the first release (without the cluster id) decodes as knowing none. */
+    buf_clear(&b);
+    raft_wire_encode_hello(&h, &b);
+    b.len -= 8;
+    codec_store_u32(b.data + 8, (uint32_t)(b.len - RAFT_WIRE_HEADER_LEN));
+    codec_store_u32(b.data + 12, crc32c(crc32c(0, b.data, 12), b.data + 16, b.len - 16));
+    decode_one(&b, &f);
+    assert_int_equal(f.u.hello.id, 0xabcdef);
+    assert_int_equal(f.u.hello.cluster_id, 0);
+    raft_wire_frame_free(&f);
 
     /* Later versions may append hello fields; this one ignores them. */
     buf_clear(&b);
@@ -462,6 +483,7 @@ static void handshake(void **state)
     codec_store_u32(b.data + 12, crc32c(crc32c(0, b.data, 12), b.data + 16, b.len - 16));
     decode_one(&b, &f);
     assert_int_equal(f.u.hello.id, 0xabcdef);
+    assert_true(f.u.hello.cluster_id == 0x0102030405060708ull);
     raft_wire_frame_free(&f);
 
     buf_clear(&b);
