@@ -142,7 +142,10 @@ static void expect_bootstrap(struct loop *l, uint64_t id, void *ctx)
         return;
     struct raft_node_stats rs;
     raft_node_stats(a->raft, &rs);
-    if (rs.last_log_index != 0 || raft_node_configuration(a->raft)->n != 0) {
+    /* A leader already contacted us (we adopted its cluster id): we belong to its cluster,
+     * which will send us its log; bootstrapping another one now would split us from it. */
+    if (rs.last_log_index != 0 || raft_node_configuration(a->raft)->n != 0 ||
+        raft_node_cluster_id(a->raft) != 0) {
         a->expect_done = true; /* already part of a cluster: never bootstrap again */
         return;
     }
