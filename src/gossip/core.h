@@ -23,6 +23,11 @@ struct gossip_suspicion {
     uint32_t n; /* confirmations so far */
     char from[GOSSIP_CONFIRM_MAX + 1][GOSSIP_NAME_MAX]; /* accuser first, then confirmers */
     uint32_t n_from;
+    /* Buddy check: one probe interval before the deadline, the suspicion is sent to the suspect
+     * itself, once, so a refutation that gossip never brought us arrives straight from its source. */
+    uint64_t lead_ms;
+    uint64_t ask_ms;
+    bool asked;
 };
 
 /* Allocated one by one, so a pointer to a member stays valid while the probe order is shuffled;
@@ -146,6 +151,8 @@ void gossip_suspicion_start(struct gossip *g, struct gossip_node *n, const char 
 bool gossip_suspicion_confirm(struct gossip *g, struct gossip_node *n, const char *from);
 void gossip_suspicion_stop(struct gossip_node *n);
 uint64_t gossip_suspicion_min_ms(const struct gossip *g, size_t n_members);
+/* Time of the next suspicion timer of n (its ask or its deadline); GOSSIP_NOTIME if none. */
+uint64_t gossip_suspicion_next(const struct gossip_node *n);
 
 /* broadcast.c */
 void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_msg *m, bool leave);

@@ -7,6 +7,7 @@
  *   ALIVE          --alive(i > inc), other tags or address----------------> ALIVE    [UPDATE]
  *   ALIVE          --suspect(i >= inc) (our failed probe, or gossip)-------> SUSPECT  [SUSPECT]
  *   SUSPECT        --suspect(i >= inc) from a new accuser: confirmation----> SUSPECT  (timeout shrinks)
+ *   SUSPECT        --one probe interval before the timeout: asks X itself--> SUSPECT  (sent once)
  *   SUSPECT        --alive(i > inc): X refuted----------------------------> ALIVE
  *   SUSPECT        --suspicion timeout------------------------------------> DEAD     [FAILED]
  *   ALIVE/SUSPECT  --dead(i >= inc, from != X)----------------------------> DEAD     [FAILED]
@@ -22,6 +23,14 @@
  * About itself a node never accepts suspect or dead: it refutes with a higher incarnation (and
  * counts that against its local health), unless it is leaving. Probe failure (no ack, direct,
  * indirect or TCP, by the end of the scaled protocol period) makes the prober the first accuser.
+ *
+ * A refutation must reach every holder of the suspicion before that holder's timer runs out, and
+ * gossip alone reaches only most: each member hears about retransmit_mult*ceil(log10(N+1)) copies,
+ * so about e^-8 of the members of a 10..99 node pool hear none. Lifeguard's buddy system carries
+ * the suspicion to the suspect on every probe of it; here each holder also sends it to the suspect
+ * once, one probe interval before its own timeout. The suspect answers a suspicion naming an
+ * accuser with its alive, straight to that accuser; a suspect or dead older than its refutation
+ * also gives the refutation a fresh retransmit budget, since someone plainly missed it.
  *
  * Invariants:
  *  - the local node is always in the table; its incarnation only grows; it is alive unless leaving.
@@ -54,7 +63,7 @@ void gossip_self_alive_msg(struct gossip *g, struct gossip_msg *m)
  * misses every gossiped copy of a refutation goes on to declare us dead (sim_gossip -seed 410). */
 static void tell_accuser(struct gossip *g, const char *from)
 {
-    if (from == NULL)
+    if (from == NULL || g->leaving)
         return;
     const struct gossip_node *acc = gossip_node_find(g, from);
     if (acc == NULL || acc == gossip_self(g))
@@ -84,6 +93,21 @@ static void refute(struct gossip *g, uint64_t accused_inc, const char *what, con
     gossip_self_alive_msg(g, &m);
     gossip_bcast_queue(g, g->cfg.name, &m, false);
     tell_accuser(g, from);
+}
+
+/* News about us older than our refutation is still travelling: someone has not heard it yet. Answer
+ * its author directly and give the refutation a fresh retransmit budget, so it keeps spreading for
+ * as long as the stale belief does (memberlist only re-broadcasts on a current accusation, and
+ * lets its budget run out while members that missed every copy still count down). */
+static void stale_news_about_us(struct gossip *g, const char *from)
+{
+    if (g->leaving)
+        return;
+    struct gossip_msg m;
+    gossip_self_alive_msg(g, &m);
+    gossip_bcast_queue(g, g->cfg.name, &m, false);
+    if (strncmp(from, g->cfg.name, GOSSIP_NAME_MAX) != 0)
+        tell_accuser(g, from);
 }
 
 static void conflict(struct gossip *g, const struct gossip_member *holder, const struct gossip_addr *claim)
@@ -173,8 +197,8 @@ void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s)
     struct gossip_node *n = gossip_node_find(g, s->node);
     if (n != NULL && n == gossip_self(g) && s->incarnation < n->m.incarnation) {
         /* Already refuted, but this accuser has not heard: the buddy system's suspicion
-         * piggybacked on a probe is exactly such a message. */
-        tell_accuser(g, s->from);
+         * piggybacked on a probe, or sent before a suspicion timer runs out, is such a message. */
+        stale_news_about_us(g, s->from);
         return;
     }
     if (!n || s->incarnation < n->m.incarnation)
@@ -210,6 +234,13 @@ void gossip_on_dead(struct gossip *g, const struct gossip_msg_dead *d)
     if (!gossip_name_ok(d->node) || !gossip_name_ok(d->from))
         return;
     struct gossip_node *n = gossip_node_find(g, d->node);
+    if (n != NULL && n == gossip_self(g) && d->incarnation < n->m.incarnation) {
+        /* Declared dead at an incarnation we already refuted: the declarer missed the refutation
+         * and holds us failed until it hears better; tell it now rather than at its next
+         * push-pull. */
+        stale_news_about_us(g, d->from);
+        return;
+    }
     if (!n || d->incarnation < n->m.incarnation)
         return;
     bool leave = strncmp(d->node, d->from, GOSSIP_NAME_MAX) == 0;

@@ -1,6 +1,7 @@
 /* suspicion.c — Lifeguard's dynamic suspicion timeout: it starts at max and falls toward min, on a
  * log scale, as independent members confirm the suspicion, so a lone (possibly slow) accuser needs
- * long to kill a node while a real failure seen by many is declared quickly. */
+ * long to kill a node while a real failure seen by many is declared quickly; and when to ask the
+ * suspect itself, one probe interval before the deadline. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ static void suspicion_rearm(struct gossip_suspicion *s)
         timeout = raw < (double)s->min_ms ? s->min_ms : (uint64_t)raw;
     }
     s->deadline_ms = s->start_ms + timeout;
+    /* Confirmations pull the ask forward with the deadline; it never precedes the suspicion. */
+    s->ask_ms = timeout > s->lead_ms ? s->deadline_ms - s->lead_ms : s->start_ms;
 }
 
 void gossip_suspicion_start(struct gossip *g, struct gossip_node *n, const char *from)
@@ -42,6 +45,7 @@ void gossip_suspicion_start(struct gossip *g, struct gossip_node *n, const char 
     s->k = k;
     s->min_ms = gossip_suspicion_min_ms(g, members);
     s->max_ms = k ? s->min_ms * g->cfg.suspicion_max_mult : s->min_ms;
+    s->lead_ms = g->cfg.probe_interval_ms;
     snprintf(s->from[0], GOSSIP_NAME_MAX, "%s", from);
     s->n_from = 1;
     suspicion_rearm(s);
@@ -66,4 +70,12 @@ void gossip_suspicion_stop(struct gossip_node *n)
 {
     n->susp.active = false;
     n->susp.deadline_ms = GOSSIP_NOTIME;
+}
+
+uint64_t gossip_suspicion_next(const struct gossip_node *n)
+{
+    const struct gossip_suspicion *s = &n->susp;
+    if (n->m.state != GOSSIP_STATE_SUSPECT || !s->active)
+        return GOSSIP_NOTIME;
+    return !s->asked && s->ask_ms < s->deadline_ms ? s->ask_ms : s->deadline_ms;
 }

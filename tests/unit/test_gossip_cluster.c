@@ -527,6 +527,53 @@ static void slow_node_does_not_fail_healthy_ones(void **state)
     (void)failures_plain;
 }
 
+/* One member misses every gossiped copy of a refutation (sim_gossip seeds 4057, 4757, 6122, 13297:
+ * hundreds of copies, none of them to that member). n0 holds a suspicion of n7 with two
+ * confirmations; nothing reaches n0 over UDP while the rest of the cluster learns the suspicion
+ * from n0, n7 refutes and the refutation runs its course. When UDP comes back nobody gossips about
+ * n7 any more: only n0's ask to n7 before its timer ends saves n7 from a false death. */
+static void holder_that_missed_the_refutation_asks_the_suspect(void **state)
+{
+    (void)state;
+    /* Seed 38: without the ask n0 declares n7 failed at its deadline (with seeds 37, 39 and 41 its
+     * own round-robin probe of n7, carrying the suspicion, happens to save n7 first). */
+    struct tnet *t = tn_new(8, 38);
+    for (int i = 0; i < 8; i++)
+        t->cfg[i].push_pull_interval_ms = 0; /* no anti-entropy to repair n0 by another path */
+    tn_start_all(t);
+    for (int i = 1; i < 8; i++)
+        tn_join(t, i, 0);
+    tn_run(t, 5000);
+    assert_true(tn_converged(t, ALL(8)));
+    uint64_t inc = gossip_incarnation(t->g[7]);
+    struct gossip_msg m[3];
+    memset(m, 0, sizeof m);
+    for (int k = 0; k < 3; k++) {
+        m[k].type = GOSSIP_MSG_SUSPECT;
+        m[k].u.suspect.incarnation = inc;
+        strcpy(m[k].u.suspect.node, "n7");
+        snprintf(m[k].u.suspect.from, GOSSIP_NAME_MAX, "n%d", 1 + k);
+    }
+    struct gossip_packet p = {.peer = tn_addr(1), .transport = GOSSIP_UDP, .n_msgs = 3, .msgs = m};
+    for (int i = 1; i < 8; i++)
+        t->udp_cut[i][0] = true; /* n0 still sends; TCP fallback keeps its own probes working */
+    assert_int_equal(gossip_recv(t->g[0], &p), 0);
+    tn_flush(t, 0);
+    assert_int_equal(tn_state(t, 0, "n7"), GOSSIP_STATE_SUSPECT);
+    tn_run(t, 2500);
+    assert_true(gossip_incarnation(t->g[7]) > inc);
+    for (int i = 1; i < 8; i++)
+        assert_int_equal(tn_state(t, i, "n7"), GOSSIP_STATE_ALIVE);
+    assert_int_equal(tn_state(t, 0, "n7"), GOSSIP_STATE_SUSPECT);
+    for (int i = 1; i < 8; i++)
+        t->udp_cut[i][0] = false;
+    tn_run(t, 30000);
+    assert_int_equal(tn_events(t, -1, GOSSIP_EV_FAILED, NULL), 0);
+    assert_true(tn_converged(t, ALL(8)));
+    assert_int_equal(gossip_member_find(t->g[0], "n7")->incarnation, gossip_incarnation(t->g[7]));
+    tn_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +596,7 @@ int main(void)
         cmocka_unit_test(name_of_failed_member_needs_force_leave),
         cmocka_unit_test(join_refused_on_protocol_mismatch),
         cmocka_unit_test(slow_node_does_not_fail_healthy_ones),
+        cmocka_unit_test(holder_that_missed_the_refutation_asks_the_suspect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

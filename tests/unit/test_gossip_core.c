@@ -460,6 +460,186 @@ static void unencodable_update_is_dropped(void **state)
     gossip_free(g);
 }
 
+/* What one call of gossip_ready handed out: UDP messages of a type about a node, optionally only
+ * those to one address and from one accuser. Pings are acked, so probes never fail. */
+struct outbox {
+    size_t n;         /* matching messages */
+    size_t in_crowd;  /* of those, how many shared their datagram with other messages */
+    uint64_t inc;     /* incarnation of the last match */
+};
+
+static struct outbox drain(struct gossip *g, uint8_t type, const char *about, int to_ip, const char *from)
+{
+    struct outbox o = {0};
+    struct gossip_ready rd;
+    struct gossip_msg acks[64];
+    size_t n_acks = 0;
+    if (!gossip_ready(g, &rd))
+        return o;
+    for (size_t k = 0; k < rd.n_packets; k++) {
+        const struct gossip_packet *p = &rd.packets[k];
+        if (p->transport != GOSSIP_UDP)
+            continue;
+        for (uint32_t i = 0; i < p->n_msgs; i++) {
+            const struct gossip_msg *m = &p->msgs[i];
+            if (m->type == GOSSIP_MSG_PING && n_acks < 64)
+                acks[n_acks++] = (struct gossip_msg){.type = GOSSIP_MSG_ACK, .u.ack.seq = m->u.ping.seq};
+            if (m->type != type || (to_ip >= 0 && p->peer.ip[3] != to_ip))
+                continue;
+            const char *node = type == GOSSIP_MSG_SUSPECT ? m->u.suspect.node
+                               : type == GOSSIP_MSG_ALIVE ? m->u.alive.node
+                                                          : m->u.dead.node;
+            const char *by = type == GOSSIP_MSG_SUSPECT ? m->u.suspect.from
+                             : type == GOSSIP_MSG_DEAD  ? m->u.dead.from
+                                                        : NULL;
+            if (strcmp(node, about) != 0 || (from && (!by || strcmp(by, from) != 0)))
+                continue;
+            o.n++;
+            o.in_crowd += p->n_msgs > 1;
+            o.inc = type == GOSSIP_MSG_SUSPECT ? m->u.suspect.incarnation
+                    : type == GOSSIP_MSG_ALIVE ? m->u.alive.incarnation
+                                               : m->u.dead.incarnation;
+        }
+    }
+    gossip_advance(g);
+    for (size_t i = 0; i < n_acks; i++)
+        recv1(g, &acks[i]);
+    return o;
+}
+
+/* A member holding a suspicion sends it to the suspect itself one probe interval before the
+ * deadline, once and on its own: a refutation that gossip never brought it (sim_gossip seeds
+ * 4057, 4757, 6122, 13297: one member missed every one of hundreds of gossiped copies) then comes
+ * straight from the suspect. Unanswered, the verdict comes exactly when it would have. */
+static void suspicion_asks_the_suspect_before_the_deadline(void **state)
+{
+    (void)state;
+    for (int answer = 0; answer < 2; answer++) {
+        struct gossip_config c;
+        cfg_of(&c, 31);
+        struct gossip *g = gossip_new(&c, 0);
+        char name[16];
+        for (int i = 0; i < 10; i++) {
+            snprintf(name, sizeof name, "m%d", i);
+            alive(g, name, 10 + i, 1);
+        }
+        (void)drain(g, GOSSIP_MSG_SUSPECT, "m0", -1, NULL);
+        suspect(g, "m0", 1, "m1");
+        suspect(g, "m0", 1, "m2");
+        suspect(g, "m0", 1, "m3"); /* k = 2 confirmations: the deadline is min = 4 * log10(11) s */
+        uint64_t min = 4 * 1000 * 1041 / 1000;
+        uint64_t asked_at = UINT64_MAX, failed_at = UINT64_MAX;
+        size_t asks = 0;
+        for (uint64_t t = 0; t < 6 * min + 1000 && failed_at == UINT64_MAX; t += 5) {
+            gossip_tick(g, t);
+            /* The ask travels alone, no other member's updates spent on it; our own probe of the
+             * suspect carries the suspicion too, but next to its ping. */
+            struct outbox o = drain(g, GOSSIP_MSG_SUSPECT, "m0", 10, "self");
+            if (o.n > o.in_crowd) {
+                assert_int_equal(o.inc, 1);
+                asks += o.n - o.in_crowd;
+                if (asked_at == UINT64_MAX)
+                    asked_at = t;
+                if (answer)
+                    alive(g, "m0", 10, 2); /* m0 refuted long ago: it answers with what it has */
+            }
+            if (gossip_member_find(g, "m0")->state == GOSSIP_STATE_DEAD)
+                failed_at = t;
+        }
+        assert_int_equal(asks, 1);
+        assert_true(asked_at >= min - c.probe_interval_ms && asked_at <= min - c.probe_interval_ms + 10);
+        if (answer) {
+            assert_int_equal(failed_at, UINT64_MAX);
+            assert_int_equal(gossip_member_find(g, "m0")->state, GOSSIP_STATE_ALIVE);
+            assert_int_equal(gossip_member_find(g, "m0")->incarnation, 2);
+        } else {
+            assert_true(failed_at >= min - 10 && failed_at <= min + 20); /* detection is not slowed */
+        }
+        gossip_free(g);
+    }
+    /* A lone accuser: the deadline is max, and the ask moves with it. */
+    struct gossip_config c;
+    cfg_of(&c, 32);
+    struct gossip *g = gossip_new(&c, 0);
+    char name[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "m%d", i);
+        alive(g, name, 10 + i, 1);
+    }
+    suspect(g, "m0", 1, "m1");
+    uint64_t max = 6 * (4 * 1000 * 1041 / 1000), asked_at = UINT64_MAX;
+    for (uint64_t t = 0; t < max && asked_at == UINT64_MAX; t += 5) {
+        gossip_tick(g, t);
+        struct outbox o = drain(g, GOSSIP_MSG_SUSPECT, "m0", 10, "self");
+        if (o.n > o.in_crowd)
+            asked_at = t;
+    }
+    assert_true(asked_at >= max - c.probe_interval_ms - 10 && asked_at <= max - c.probe_interval_ms + 10);
+    gossip_free(g);
+}
+
+/* Counts our own alive in everything sent for ms, ticking every 5 ms from *t. */
+static size_t alive_copies(struct gossip *g, uint64_t *t, uint64_t ms, int to_ip, size_t *alone)
+{
+    size_t n = 0;
+    for (uint64_t end = *t + ms; *t < end; *t += 5) {
+        gossip_tick(g, *t);
+        struct outbox o = drain(g, GOSSIP_MSG_ALIVE, "self", to_ip, NULL);
+        n += o.n;
+        if (alone)
+            *alone += o.n - o.in_crowd;
+    }
+    return n;
+}
+
+/* News about us older than our refutation (a suspect or a dead at a refuted incarnation) means its
+ * author, and maybe others, missed the refutation: the author hears our alive at once, and the
+ * refutation is gossiped again with a fresh retransmit budget. No new incarnation is needed. */
+static void stale_accusation_is_answered_and_refutation_respread(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 33);
+    struct gossip *g = gossip_new(&c, 0);
+    char name[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "m%d", i);
+        alive(g, name, 10 + i, 1);
+    }
+    uint64_t t = 0;
+    (void)alive_copies(g, &t, 20000, -1, NULL); /* our join announcement runs its course */
+    suspect(g, "self", 1, "m1");
+    assert_int_equal(gossip_incarnation(g), 2);
+    size_t limit = c.retransmit_mult * 2; /* 11 members: ceil(log10(12)) = 2 */
+    size_t first = alive_copies(g, &t, 20000, -1, NULL);
+    assert_int_equal(first, limit + 1); /* the budget, plus the one straight to the accuser */
+    assert_int_equal(alive_copies(g, &t, 5000, -1, NULL), 0);
+
+    /* m4 still suspects incarnation 1. */
+    suspect(g, "self", 1, "m4");
+    assert_int_equal(gossip_incarnation(g), 2);
+    size_t alone = 0;
+    size_t to_m4 = alive_copies(g, &t, 5, 14, &alone);
+    assert_true(to_m4 >= 1 && alone >= 1);
+    assert_int_equal(alive_copies(g, &t, 20000, -1, NULL) + to_m4, limit + 1);
+
+    /* m6 declared us dead at incarnation 1. */
+    dead(g, "self", 1, "m6");
+    assert_int_equal(gossip_incarnation(g), 2);
+    assert_int_equal(gossip_member_find(g, "self")->state, GOSSIP_STATE_ALIVE);
+    alone = 0;
+    size_t to_m6 = alive_copies(g, &t, 5, 16, &alone);
+    assert_true(to_m6 >= 1 && alone >= 1);
+    assert_int_equal(alive_copies(g, &t, 20000, -1, NULL) + to_m6, limit + 1);
+
+    /* Leaving: no alive about us may go out any more, whatever stale news arrives. */
+    assert_int_equal(gossip_leave(g), 0);
+    suspect(g, "self", 1, "m7");
+    dead(g, "self", 1, "m8");
+    assert_int_equal(alive_copies(g, &t, 20000, -1, NULL), 0);
+    gossip_free(g);
+}
+
 static void incarnation_rules(void **state)
 {
     (void)state;
@@ -748,6 +928,8 @@ int main(void)
         cmocka_unit_test(broadcast_queue_order_and_retransmit_limit),
         cmocka_unit_test(packets_never_exceed_udp_max),
         cmocka_unit_test(unencodable_update_is_dropped),
+        cmocka_unit_test(suspicion_asks_the_suspect_before_the_deadline),
+        cmocka_unit_test(stale_accusation_is_answered_and_refutation_respread),
         cmocka_unit_test(incarnation_rules),
         cmocka_unit_test(dead_name_reclaim),
         cmocka_unit_test(hostile_input_is_ignored),
