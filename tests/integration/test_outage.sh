@@ -95,7 +95,7 @@ put_many a 10 && ok "10 writes committed" || bad "writes before the outage"
 
 # --- (a) one server of three lost: quorum holds. A server that comes back with its data dir is
 # just started again, with the same flags; it rejoins and catches up.
-agreed_leader
+wait_for 30 agreed_leader || bad "no agreed leader" "$(peers_dump)"
 X=; for n in "${LIVE[@]}"; do [[ $n != "$LNAME" && -z $X ]] && X=$n; done
 lib_stop "$X" KILL; drop_live "$X"
 put_many r 5 && ok "kill -9 of follower $X: writes still commit" || bad "writes with follower $X down"
@@ -107,7 +107,7 @@ wait_for 30 status_is "$LNAME" "$X" alive && ok "members on leader $LNAME shows 
 
 # --- (a) one server lost for good, removed with force-leave, replaced. The leader goes, so the
 # two others must also elect a new one first.
-agreed_leader; X=$LNAME
+wait_for 30 agreed_leader || bad "no agreed leader" "$(peers_dump)"; X=$LNAME
 lib_stop "$X" KILL; drop_live "$X"
 wait_for 60 agreed_leader && ok "kill -9 of leader $X: ${LIVE[*]} elect $LNAME" || bad "no new leader after $X" "$(peers_dump)"
 put_many b 5 && ok "two of three servers commit writes" || bad "writes with one server lost"
@@ -119,14 +119,14 @@ wait_for 30 all_list_live && ok "$X is out of the Raft configuration" || bad "$X
 replace S4 "$A"
 
 # --- (a) again, a follower lost for good and removed with operator raft remove-peer
-agreed_leader
+wait_for 30 agreed_leader || bad "no agreed leader" "$(peers_dump)"
 X=; for n in "${LIVE[@]}"; do [[ $n != "$LNAME" && -z $X ]] && X=$n; done
 lib_stop "$X" KILL; drop_live "$X"
 put_many c 5 && ok "kill -9 of follower $X: writes still commit" || bad "writes with follower $X lost"
 A=${LIVE[0]}
 wait_for 60 status_is "$A" "$X" failed && ok "members shows $X failed" || bad "$X not failed" "$(cli "$A" members 2>&1)"
 # Asked of a follower on purpose: the command is forwarded to the leader.
-agreed_leader; F=; for n in "${LIVE[@]}"; do [[ $n != "$LNAME" && -z $F ]] && F=$n; done
+wait_for 30 agreed_leader || bad "no agreed leader" "$(peers_dump)"; F=; for n in "${LIVE[@]}"; do [[ $n != "$LNAME" && -z $F ]] && F=$n; done
 cli "$F" operator raft remove-peer -address="${IP[$X]}:$PORT_SERVER" >"$W/cmd.out" 2>&1 &&
   grep -qF "Removed peer with address \"${IP[$X]}:$PORT_SERVER\"" "$W/cmd.out" &&
   ok "tribune operator raft remove-peer -address=${IP[$X]}:$PORT_SERVER (asked of $F)" || bad "remove-peer $X" "$(cat "$W/cmd.out")"
@@ -140,7 +140,7 @@ replace S6 "${LIVE[0]}"
 replace S7 "${LIVE[0]}"
 put_many d 10 && ok "five servers commit writes" || bad "writes on five servers"
 wait_for 30 all_have_all && ok "every server has applied every write" || bad "a server lacks ${MISSING:-?}"
-agreed_leader
+wait_for 30 agreed_leader || bad "no agreed leader" "$(peers_dump)"
 SURV=(); for n in "${LIVE[@]}"; do [[ $n != "$LNAME" && ${#SURV[@]} -lt 2 ]] && SURV+=("$n"); done
 A=${SURV[0]} B=${SURV[1]}
 LOST=(); for n in "${LIVE[@]}"; do [[ $n != "$A" && $n != "$B" ]] && LOST+=("$n"); done
