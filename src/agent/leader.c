@@ -287,6 +287,13 @@ static void reconcile(struct agent *a)
                        "it without -bootstrap and join it.",
                        m->name, m->rpc_addr, m->cluster_id, raft_node_cluster_id(a->raft));
             break;
+        case AGENT_RC_REFUSE_CONTESTED:
+            log_printf(a->lg, LOG_ERR, "consul",
+                       "Not adding Raft peer '%s': server '%s' of another Raft cluster (%016" PRIx64
+                       ") is in the gossip pool and an empty server could join either; stop it "
+                       "and force-leave it first.",
+                       m->name, mem[act[i].other].name, mem[act[i].other].cluster_id);
+            break;
         case AGENT_RC_REFUSE_BOOTSTRAP:
             log_printf(a->lg, LOG_ERR, "consul",
                        "'%s' and '%s' are both in bootstrap mode. Only one node should be in "

@@ -60,6 +60,26 @@ static bool other_bootstrap(const struct agent_rc_input *in, size_t mi, size_t *
     return false;
 }
 
+static bool foreign(const struct agent_rc_input *in, const struct agent_rc_member *m)
+{
+    return m->cluster_id != 0 && m->cluster_id != in->self_cluster_id;
+}
+
+/* An alive server of our datacenter whose log belongs to another Raft cluster: while one is in
+ * the pool, an empty server would join whichever leader reaches it first. */
+static bool contested(const struct agent_rc_input *in, size_t *other)
+{
+    for (size_t j = 0; j < in->n_members; j++) {
+        const struct agent_rc_member *o = &in->members[j];
+        if (o->server && o->same_dc && foreign(in, o) &&
+            (o->state == GOSSIP_STATE_ALIVE || o->state == GOSSIP_STATE_SUSPECT)) {
+            *other = j;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void member_plan(const struct agent_rc_input *in, size_t i, struct plan *p)
 {
     const struct agent_rc_member *m = &in->members[i];
@@ -73,9 +93,10 @@ static void member_plan(const struct agent_rc_input *in, size_t i, struct plan *
             size_t other = 0;
             if (m->bootstrap && other_bootstrap(in, i, &other))
                 emit(p, AGENT_RC_REFUSE_BOOTSTRAP, i, 0, other); /* Consul's line first */
-            else if (m->cluster_id != 0 && in->self_cluster_id != 0 &&
-                     m->cluster_id != in->self_cluster_id)
+            else if (foreign(in, m))
                 emit(p, AGENT_RC_REFUSE_CLUSTER, i, 0, 0);
+            else if (m->cluster_id == 0 && contested(in, &other))
+                emit(p, AGENT_RC_REFUSE_CONTESTED, i, 0, other);
             else
                 emit(p, AGENT_RC_ADD_PEER, i, 0, 0);
         }

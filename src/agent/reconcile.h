@@ -57,13 +57,14 @@ enum agent_rc_kind {
     AGENT_RC_REMOVE_PEER,        /* member: a server that left */
     AGENT_RC_REFUSE_BOOTSTRAP,   /* member and other: both in bootstrap mode, not added */
     AGENT_RC_REFUSE_CLUSTER,     /* member: its log belongs to another Raft cluster, not added */
+    AGENT_RC_REFUSE_CONTESTED,   /* member (empty) and other (of another cluster, in the pool) */
 };
 
 struct agent_rc_action {
     enum agent_rc_kind kind;
     size_t member;  /* index into members (REGISTER_*, DEREGISTER_LEFT, *_PEER, REFUSE) */
     size_t node;    /* index into nodes (DEREGISTER_*) */
-    size_t other;   /* REFUSE_BOOTSTRAP: the index of the other bootstrap member */
+    size_t other;   /* REFUSE_BOOTSTRAP, REFUSE_CONTESTED: the index of the other member */
 };
 
 /* Writes at most max actions into out, in member order, then reaped catalog nodes; returns the
@@ -72,8 +73,9 @@ struct agent_rc_action {
  * consul service); a failed member is marked critical unless it already is; a left member is
  * deregistered if present; a server of our datacenter alive and not in the configuration is
  * added, unless it and another server are both in bootstrap mode (Consul's refusal) or its log
- * belongs to another Raft cluster (its cluster id differs from ours: it bootstrapped apart, and
- * merging two logs loses committed entries); a server that left is
+ * belongs to another Raft cluster (its nonzero cluster id differs from ours: it bootstrapped
+ * apart, and merging two logs loses committed entries), or it is empty while a server of
+ * another cluster is alive in the pool (it could be claimed by either); a server that left is
  * removed from the configuration, except ourselves; a failed server is kept. A catalog node
  * with a serfHealth check that is no member is reaped, except ourselves; one without (an
  * external node registered through the catalog API) is left alone. */

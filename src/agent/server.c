@@ -176,6 +176,14 @@ static void expect_bootstrap(struct loop *l, uint64_t id, void *ctx)
             a->expect_done = true;
             return;
         }
+        /* A server with a cluster id already has a log: the cluster exists and its leader
+         * adds us; bootstrapping our own would only split us from it. */
+        if (m->tags.cluster_id != 0) {
+            log_printf(a->lg, LOG_INFO, "consul",
+                       "Existing Raft peers reported by %s, disabling bootstrap mode", m->name);
+            a->expect_done = true;
+            return;
+        }
         if (m->tags.bootstrap != GOSSIP_BOOTSTRAP_EXPECT || m->tags.expect != expect) {
             log_printf(a->lg, LOG_ERR, "consul",
                        "Member %s has a conflicting expect value. All nodes should expect the "

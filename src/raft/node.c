@@ -59,6 +59,15 @@ static int on_cluster(void *ctx, uint64_t cluster_id)
 {
     struct raft_node *n = ctx;
     char err[RAFT_META_ERRMAX];
+    /* Only an empty server may join a cluster by handshake. A log without a cluster id (written
+     * before ids existed) cannot tell its own cluster from a stranger's: it refuses every peer
+     * that names one, or a stray leader could claim it and overwrite its entries. */
+    if (raft_last_index(&n->core) != 0 || raft_snapshot_index(&n->core) != 0) {
+        log_printf(n->lg, LOG_WARN, "raft",
+                   "refusing a peer of Raft cluster %016" PRIx64 ": this server's log predates "
+                   "cluster ids and cannot be checked against it", cluster_id);
+        return -1;
+    }
     const struct raft_meta md = {raft_term(&n->core), raft_vote(&n->core), cluster_id};
     if (n->failed || raft_meta_save(n->dir, &md, err, sizeof err) != 0) {
         log_printf(n->lg, LOG_ERR, "raft", "cannot record cluster id %016" PRIx64 ": %s",
@@ -296,8 +305,9 @@ static int recover_into_snapshot(struct raft_node *n, struct loaded *ld,
     s.len = (uint32_t)data.len;
     s.data = data.data;
     char why[512];
-    /* The file first: a crash before the reset leaves a snapshot beyond the log, which open
-     * repairs by repeating the reset, and peers.json, still there, is applied again. */
+    /* The file first: after a crash before the reset (or before peers.json is deleted), open
+     * finds the snapshot at the log's own last entry and peers.json still there, and runs
+     * this recovery again with the same result. */
     if (raft_snapfile_save(n->snapdir, &s, why, sizeof why) != 0) {
         snprintf(err, errlen, "peers.json recovery: %.400s", why);
         goto out;

@@ -272,7 +272,10 @@ static void handle_hello(struct tconn *tc, const struct raft_wire_hello *h)
     }
     if (t->hello.cluster_id == 0 && h->cluster_id != 0) {
         if (t->cbs.on_cluster != NULL && t->cbs.on_cluster(t->ctx, h->cluster_id) != 0) {
-            refuse(tc, "this server could not record the cluster id");
+            char why[96];
+            snprintf(why, sizeof why, "this server cannot join Raft cluster %016llx (see its log)",
+                     (unsigned long long)h->cluster_id);
+            refuse(tc, why);
             return;
         }
         t->hello.cluster_id = h->cluster_id;

@@ -49,8 +49,8 @@ struct raft_transport_cbs {
     /* Our connection to peer id finished its handshake (up) or closed (down). May be NULL. */
     void (*on_peer)(void *ctx, raft_id id, bool up);
     /* We knew no cluster and a peer's handshake names one: record it durably and return 0, and
-     * from then on peers of any other cluster are refused; nonzero refuses this peer. May be
-     * NULL: the id is adopted in memory only. */
+     * from then on peers of any other cluster are refused; nonzero refuses this peer (a server
+     * with a log may not join by handshake). May be NULL: the id is adopted in memory only. */
     int (*on_cluster)(void *ctx, uint64_t cluster_id);
 };
 

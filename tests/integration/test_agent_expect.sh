@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_agent_expect.sh — -bootstrap-expect=3: three servers on 127.0.0.21-23 wait for each other,
-# bootstrap with one identical configuration, elect one leader and agree on the peers; a fourth
-# server with -bootstrap makes an expecting server refuse. Only PIDs started here are signalled.
+# bootstrap with one identical configuration, elect one leader and agree on the peers; a server
+# with -bootstrap makes an expecting server refuse; a fourth expecting server joining the formed
+# cluster defers to it and becomes a voter. Only PIDs started here are signalled.
 set -u
 cd "$(dirname "$0")/../.."
 T=${TRIBUNE:-$PWD/build/asan/tribune}
@@ -38,8 +39,16 @@ if grep -q "leadership acquired" "$W"/S*.log; then bad "elected before the expec
 else ok "no election with fewer than 3 servers"; fi
 wait_for 10 http PUT 127.0.0.22 "/v1/agent/join/127.0.0.21:$((P + 1))"
 wait_for 10 http PUT 127.0.0.23 "/v1/agent/join/127.0.0.21:$((P + 1))"
-attempted() { [[ $(grep -l "Attempting bootstrap with nodes" "$W"/S*.log | wc -l) == 3 ]]; }
-if wait_for 20 attempted; then ok "every server attempts the bootstrap"; else bad "bootstrap not attempted"; fi
+# Each server bootstraps, or sees that a sibling already did (its gossip tags name a Raft cluster)
+# and waits to be reached by the leader, as Consul does when peers report an existing log.
+attempted() {
+  local n=0 f
+  for f in "$W"/S*.log; do
+    grep -qE "Attempting bootstrap with nodes|Existing Raft peers reported by S" "$f" && n=$((n + 1))
+  done
+  ((n == 3)) && grep -q "Attempting bootstrap with nodes" "$W"/S*.log
+}
+if wait_for 20 attempted; then ok "every server bootstraps or defers to a sibling that did"; else bad "bootstrap not attempted"; fi
 one_leader() { [[ $(grep -l "cluster leadership acquired" "$W"/S*.log | wc -l) == 1 ]]; }
 if wait_for 20 one_leader; then ok "one leader elected"; else bad "leaders: $(grep -l "leadership acquired" "$W"/S*.log)"; fi
 peers_agree() {
@@ -61,6 +70,17 @@ start Y 127.0.0.25 -bootstrap
 wait_for 10 http PUT 127.0.0.24 "/v1/agent/join/127.0.0.25:$((P + 1))"
 refused() { grep -q "Member Y has bootstrap mode. Expect disabled." "$W/X.log"; }
 if wait_for 20 refused; then ok "expect disabled next to a bootstrap server"; else bad "no refusal" "$(tail -n 5 "$W/X.log")"; fi
+
+# A fourth server with the same -bootstrap-expect=3 joins the formed cluster: it sees servers
+# that already hold a log (their tags name a Raft cluster), does not bootstrap a cluster of its
+# own, and the leader adds it as the fourth voter.
+start Z 127.0.0.26 -bootstrap-expect=3
+wait_for 10 http PUT 127.0.0.26 "/v1/agent/join/127.0.0.21:$((P + 1))"
+deferred() { grep -q "Existing Raft peers reported by S., disabling bootstrap mode" "$W/Z.log"; }
+if wait_for 20 deferred; then ok "a fourth expect server defers to the existing cluster"; else bad "Z did not defer" "$(tail -n 5 "$W/Z.log")"; fi
+four() { http GET 127.0.0.21 /v1/status/peers && [[ $(grep -o '"[^"]*"' "$W/body" | wc -l) == 4 ]]; }
+if wait_for 30 four; then ok "the leader adds it as the fourth voter"; else bad "not 4 peers" "$(cat "$W/body")"; fi
+if grep -q "Attempting bootstrap" "$W/Z.log"; then bad "Z bootstrapped"; else ok "Z never attempted a bootstrap"; fi
 
 for n in "${!pid[@]}"; do kill -INT "${pid[$n]}" 2>/dev/null; done
 end=$((SECONDS + 20))

@@ -204,6 +204,62 @@ static void bootstrap_conflict_names_the_other(void **state)
     assert_true(found);
 }
 
+static size_t count_kind(const struct agent_rc_action *a, size_t n, enum agent_rc_kind k,
+                         size_t member)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += a[i].kind == k && a[i].member == member;
+    return c;
+}
+
+/* While a server of another cluster is alive in the pool, an empty server is added by neither
+ * leader (it would join whichever reached it first); once the foreign one is gone, it is. */
+static void empty_server_waits_while_the_pool_is_contested(void **state)
+{
+    (void)state;
+    struct agent_rc_member m[3] = {
+        {.name = "self", .addr = "1", .state = GOSSIP_STATE_ALIVE, .server = true, .same_dc = true,
+         .raft_id = SELF_ID, .rpc_addr = "1:8300", .cluster_id = SELF_CLUSTER},
+        {.name = "new", .addr = "2", .state = GOSSIP_STATE_ALIVE, .server = true, .same_dc = true,
+         .raft_id = 5, .rpc_addr = "2:8300"},
+        {.name = "stray", .addr = "3", .state = GOSSIP_STATE_ALIVE, .server = true, .same_dc = true,
+         .raft_id = 6, .rpc_addr = "3:8300", .cluster_id = 0x5742a7},
+    };
+    struct agent_rc_peer peers[1] = {{SELF_ID, "1:8300"}};
+    struct agent_rc_input in = {"self", SELF_ID, SELF_CLUSTER, m, 3, peers, 1, NULL, 0};
+    struct agent_rc_action act[16];
+    size_t n = agent_reconcile_plan(&in, act, 16);
+    assert_int_equal(count_kind(act, n, AGENT_RC_REFUSE_CONTESTED, 1), 1);
+    assert_int_equal(count_kind(act, n, AGENT_RC_REFUSE_CLUSTER, 2), 1);
+    assert_int_equal(count_kind(act, n, AGENT_RC_ADD_PEER, 1), 0);
+    for (size_t i = 0; i < n; i++)
+        if (act[i].kind == AGENT_RC_REFUSE_CONTESTED)
+            assert_int_equal(act[i].other, 2);
+    m[2].state = GOSSIP_STATE_DEAD; /* stopped: it can claim nobody */
+    n = agent_reconcile_plan(&in, act, 16);
+    assert_int_equal(count_kind(act, n, AGENT_RC_ADD_PEER, 1), 1);
+    assert_int_equal(count_kind(act, n, AGENT_RC_REFUSE_CONTESTED, 1), 0);
+}
+
+/* A leader whose log predates cluster ids (id 0) still refuses a server that names one. */
+static void leader_without_an_id_refuses_servers_with_one(void **state)
+{
+    (void)state;
+    struct agent_rc_member m[2] = {
+        {.name = "self", .addr = "1", .state = GOSSIP_STATE_ALIVE, .server = true, .same_dc = true,
+         .raft_id = SELF_ID, .rpc_addr = "1:8300"},
+        {.name = "stray", .addr = "3", .state = GOSSIP_STATE_ALIVE, .server = true, .same_dc = true,
+         .raft_id = 6, .rpc_addr = "3:8300", .cluster_id = 0x5742a7},
+    };
+    struct agent_rc_peer peers[1] = {{SELF_ID, "1:8300"}};
+    struct agent_rc_input in = {"self", SELF_ID, 0, m, 2, peers, 1, NULL, 0};
+    struct agent_rc_action act[16];
+    size_t n = agent_reconcile_plan(&in, act, 16);
+    assert_int_equal(count_kind(act, n, AGENT_RC_REFUSE_CLUSTER, 1), 1);
+    assert_int_equal(count_kind(act, n, AGENT_RC_ADD_PEER, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +269,8 @@ int main(void)
         cmocka_unit_test(reaped_nodes_are_deregistered),
         cmocka_unit_test(output_is_bounded),
         cmocka_unit_test(bootstrap_conflict_names_the_other),
+        cmocka_unit_test(empty_server_waits_while_the_pool_is_contested),
+        cmocka_unit_test(leader_without_an_id_refuses_servers_with_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include "raft/config.h"
 #include "raft/node.h"
 #include "raft/node_snapshot.h"
+#include "raft/meta.h"
 #include "raft/peers.h"
 
 #define MAX_NODES 3
@@ -639,6 +640,33 @@ static void peers_json_recovery_of_diverged_logs_converges(void **state)
         assert_int_equal(raft_node_configuration(fx->nodes[i].rn)->n, 2);
 }
 
+/* A server with a log but no cluster id (its meta predates ids) may not be claimed by a peer
+ * that names a cluster: it refuses the handshake instead of adopting the id. */
+static void log_without_cluster_id_refuses_to_adopt(void **state)
+{
+    struct fixture *fx = *state;
+    int L = start_cluster(fx);
+    assert_true(L >= 0);
+    propose_and_wait(fx, L, 0, 5);
+    int F = (L + 1) % MAX_NODES;
+    close_node(fx, F, false);
+    char dir[512], err[RAFT_META_ERRMAX];
+    snprintf(dir, sizeof dir, "%s/raft", fx->nodes[F].dir);
+    struct raft_meta md;
+    assert_int_equal(raft_meta_load(dir, &md, err, sizeof err), 0);
+    assert_true(md.cluster_id != 0);
+    md.cluster_id = 0;
+    assert_int_equal(raft_meta_save(dir, &md, err, sizeof err), 0);
+    open_node(fx, F, false);
+    assert_int_equal(raft_node_cluster_id(fx->nodes[F].rn), 0);
+    propose_and_wait(fx, L, 5, 10);
+    for (int i = 0; i < 200; i++)
+        assert_true(loop_run_once(fx->l, 5) >= 0);
+    assert_true(count_lines(fx, "this server's log predates cluster ids") >= 1);
+    assert_int_equal(raft_node_cluster_id(fx->nodes[F].rn), 0);
+    assert_true(fx->nodes[F].fsm.count < 10); /* it took nothing from the others */
+}
+
 static void on_read(void *ctx, int err, uint64_t index)
 {
     struct read_got *g = ctx;
@@ -1138,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(three_nodes_from_peers_json_replicate, setup, teardown),
         cmocka_unit_test_setup_teardown(peers_json_recovery_of_diverged_logs_converges, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(log_without_cluster_id_refuses_to_adopt, setup, teardown),
         cmocka_unit_test_setup_teardown(read_barrier_and_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(add_and_remove_server, setup, teardown),
         cmocka_unit_test_setup_teardown(crashed_node_recovers_and_catches_up, setup, teardown),
