@@ -17,6 +17,6 @@ int cli_version(int argc, char **argv)
     printf("Raft Protocol: %d (Understands back to: %d)\n", RAFT_WIRE_VERSION_MAX,
            RAFT_WIRE_VERSION_MIN);
     printf("Gossip Protocol: %d (Understands back to: %d)\n", GOSSIP_WIRE_VERSION,
-           GOSSIP_WIRE_VERSION);
+           GOSSIP_WIRE_VERSION_MIN);
     return 0;
 }

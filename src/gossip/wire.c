@@ -14,7 +14,7 @@
 #define STREAM_LENW 4
 /* The smallest encoded member (one-byte name, IPv4, empty dc and build): sizes a push-pull's
  * count against the bytes that are really there before anything is allocated. */
-#define MEMBER_MIN (2 + 7 + 8 + 1 + 19)
+#define MEMBER_MIN (2 + 7 + 8 + 1 + 19) /* as in version 1: the smallest a member may be */
 
 /* Strings travel behind a one-byte length. */
 _Static_assert(GOSSIP_NAME_MAX <= 256 && GOSSIP_DC_MAX <= 256 && GOSSIP_BUILD_MAX <= 256 &&
@@ -371,7 +371,7 @@ static bool getBool(struct codec_rd *r, bool *v)
     return codec_rd_ok(r) && b <= 1;
 }
 
-static bool getTags(struct codec_rd *r, struct gossip_tags *t)
+static bool getTags(struct codec_rd *r, struct gossip_tags *t, uint8_t version)
 {
     memset(t, 0, sizeof *t);
     t->role = codec_get_u8(r);
@@ -387,18 +387,18 @@ static bool getTags(struct codec_rd *r, struct gossip_tags *t)
     t->proto_max = codec_get_u8(r);
     t->proto_cur = codec_get_u8(r);
     t->raft_vsn = codec_get_u8(r);
-    t->cluster_id = codec_get_u64(r);
+    t->cluster_id = version >= 2 ? codec_get_u64(r) : 0;
     return codec_rd_ok(r) && tagsOk(t);
 }
 
-static bool getMember(struct codec_rd *r, struct gossip_member *m)
+static bool getMember(struct codec_rd *r, struct gossip_member *m, uint8_t version)
 {
     memset(m, 0, sizeof *m);
     if (!getName(r, m->name, GOSSIP_NAME_MAX, 1) || !getAddr(r, &m->addr))
         return false;
     m->incarnation = codec_get_u64(r);
     m->state = codec_get_u8(r);
-    return codec_rd_ok(r) && getTags(r, &m->tags) && memberOk(m);
+    return codec_rd_ok(r) && getTags(r, &m->tags, version) && memberOk(m);
 }
 
 static void msgFree(struct gossip_msg *m)
@@ -411,7 +411,7 @@ static void msgFree(struct gossip_msg *m)
 }
 
 /* Decodes one message occupying exactly the reader's bytes. */
-static int getMsg(struct codec_rd *r, struct gossip_msg *m, bool stream)
+static int getMsg(struct codec_rd *r, struct gossip_msg *m, bool stream, uint8_t version)
 {
     memset(m, 0, sizeof *m);
     m->type = codec_get_u8(r);
@@ -454,7 +454,7 @@ static int getMsg(struct codec_rd *r, struct gossip_msg *m, bool stream)
         struct gossip_msg_alive *x = &m->u.alive;
         x->incarnation = codec_get_u64(r);
         ok = getName(r, x->node, GOSSIP_NAME_MAX, 1) && getAddr(r, &x->addr) &&
-             getTags(r, &x->tags);
+             getTags(r, &x->tags, version);
         break;
     }
     case GOSSIP_MSG_PUSH_PULL: {
@@ -479,7 +479,7 @@ static int getMsg(struct codec_rd *r, struct gossip_msg *m, bool stream)
         x->n_states = n;
         ok = true;
         for (uint32_t i = 0; i < n && ok; i++)
-            ok = getMember(r, &x->states[i]);
+            ok = getMember(r, &x->states[i], version);
         break;
     }
     case GOSSIP_MSG_ERR:
@@ -515,7 +515,8 @@ static int decodeFrame(const uint8_t *p, size_t len, struct gossip_packet *out, 
     uint32_t body = stream ? codec_get_u32(&r) : 0;
     if (!codec_rd_ok(&r))
         return GOSSIP_WIRE_ESHORT;
-    if (version != GOSSIP_WIRE_VERSION || flags != 0)
+    /* An older agent's frames are read (a rolling upgrade); a newer one's are refused whole. */
+    if (version < GOSSIP_WIRE_VERSION_MIN || version > GOSSIP_WIRE_VERSION || flags != 0)
         return GOSSIP_WIRE_EVERSION;
     if (stream && body != len - hdr)
         return body > len - hdr ? GOSSIP_WIRE_ESHORT : GOSSIP_WIRE_ETRAILING;
@@ -540,7 +541,7 @@ static int decodeFrame(const uint8_t *p, size_t len, struct gossip_packet *out, 
         }
         struct codec_rd mr;
         codec_rd_init(&mr, mp, mlen);
-        err = getMsg(&mr, &msgs[i], stream);
+        err = getMsg(&mr, &msgs[i], stream, version);
         if (err != GOSSIP_WIRE_OK) {
             msgFree(&msgs[i]);
             break;
@@ -572,7 +573,7 @@ int gossip_wire_decode_stream(const uint8_t *p, size_t len, struct gossip_packet
 int gossip_wire_stream_need(const uint8_t *p, size_t len, size_t *need)
 {
     *need = 0;
-    if (len >= 1 && p[0] != GOSSIP_WIRE_VERSION)
+    if (len >= 1 && (p[0] < GOSSIP_WIRE_VERSION_MIN || p[0] > GOSSIP_WIRE_VERSION))
         return GOSSIP_WIRE_EVERSION;
     if (len >= 2 && p[1] != 0)
         return GOSSIP_WIRE_EVERSION;

@@ -6,7 +6,8 @@
 #include "base/buf.h"
 #include "gossip/msg.h"
 
-#define GOSSIP_WIRE_VERSION 1
+#define GOSSIP_WIRE_VERSION 2     /* written; 2 added the cluster id to the tags */
+#define GOSSIP_WIRE_VERSION_MIN 1 /* oldest read: version 1 tags end at the Raft version */
 #define GOSSIP_WIRE_DGRAM_HDR 8   /* u8 version, u8 flags, u16 count, u32 crc32c */
 #define GOSSIP_WIRE_STREAM_HDR 12 /* the same, then u32 length of the body */
 #define GOSSIP_WIRE_UDP_MAX 1400  /* default payload budget: fits a 1500-byte MTU with headers */

@@ -535,7 +535,10 @@ static void header_errors_are_refused(void **state)
     assert_int_equal(gossip_wire_encode_dgram(m, n, &b), GOSSIP_WIRE_OK);
     uint8_t *p = b.data;
 
-    p[0] = 2;
+    p[0] = GOSSIP_WIRE_VERSION + 1;
+    reseal(p, b.len);
+    assert_int_equal(decodeDgram(&b), GOSSIP_WIRE_EVERSION);
+    p[0] = 0;
     reseal(p, b.len);
     assert_int_equal(decodeDgram(&b), GOSSIP_WIRE_EVERSION);
     p[0] = GOSSIP_WIRE_VERSION;
@@ -679,12 +682,12 @@ static void limits_round_trip_and_one_past_is_refused(void **state)
 static void man_page_examples_match_the_encoder(void **state)
 {
     (void)state;
-    static const uint8_t ack[] = {0x01, 0x00, 0x00, 0x01, 0xb5, 0xa0, 0xb4, 0x6f,
+    static const uint8_t ack[] = {0x02, 0x00, 0x00, 0x01, 0x09, 0xde, 0xda, 0xdd,
                                   0x00, 0x05, 0x03, 0x00, 0x00, 0x00, 0x07};
-    static const uint8_t ping_ack[] = {0x01, 0x00, 0x00, 0x02, 0x9a, 0x3b, 0x11, 0x11, 0x00,
+    static const uint8_t ping_ack[] = {0x02, 0x00, 0x00, 0x02, 0x7e, 0x05, 0x22, 0xcd, 0x00,
                                        0x09, 0x01, 0x00, 0x00, 0x00, 0x07, 0x01, 0x62, 0x01,
                                        0x61, 0x00, 0x05, 0x03, 0x00, 0x00, 0x00, 0x07};
-    static const uint8_t stream_ack[] = {0x01, 0x00, 0x00, 0x01, 0x9d, 0xbe, 0x32, 0x2a, 0x00, 0x00, 0x00,
+    static const uint8_t stream_ack[] = {0x02, 0x00, 0x00, 0x01, 0x7d, 0x93, 0x56, 0xcb, 0x00, 0x00, 0x00,
                                          0x09, 0x00, 0x00, 0x00, 0x05, 0x03, 0x00, 0x00, 0x00, 0x07};
     struct gossip_msg m[2];
     memset(m, 0, sizeof m);
@@ -723,6 +726,68 @@ static void man_page_examples_match_the_encoder(void **state)
     assert_int_equal(gossip_wire_msg_size(&al), 46 + 5 + 3 + 5);
 }
 
+/* An agent one wire version behind (tags without the cluster id) is still understood: its alive
+ * and push-pull members decode with cluster id 0, everything else as sent. */
+static void version_1_frames_are_read(void **state)
+{
+    (void)state;
+    struct gossip_msg al = {.type = GOSSIP_MSG_ALIVE};
+    al.u.alive.incarnation = 9;
+    strcpy(al.u.alive.node, "old");
+    al.u.alive.addr = addr4(3, 8301);
+    al.u.alive.tags = tagsServer();
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(gossip_wire_encode_dgram(&al, 1, &b), GOSSIP_WIRE_OK);
+    /* Version 1 bytes: the message loses its trailing 8-byte cluster id. */
+    b.len -= 8;
+    uint16_t mlen = (uint16_t)(b.data[8] << 8 | b.data[9]); /* big-endian u16 */
+    mlen = (uint16_t)(mlen - 8);
+    b.data[8] = (uint8_t)(mlen >> 8);
+    b.data[9] = (uint8_t)mlen;
+    b.data[0] = 1;
+    reseal(b.data, b.len);
+    struct gossip_packet pk;
+    assert_int_equal(gossip_wire_decode_dgram(b.data, b.len, &pk), GOSSIP_WIRE_OK);
+    assert_int_equal(pk.n_msgs, 1);
+    struct gossip_tags want = al.u.alive.tags;
+    want.cluster_id = 0;
+    assertTagsEqual(&pk.msgs[0].u.alive.tags, &want);
+    assert_string_equal(pk.msgs[0].u.alive.node, "old");
+    gossip_wire_packet_free(&pk);
+    /* The same bytes claiming version 2 are short by the cluster id. */
+    b.data[0] = 2;
+    reseal(b.data, b.len);
+    assert_int_equal(decodeDgram(&b), GOSSIP_WIRE_ESHORT);
+
+    struct gossip_member mem;
+    memset(&mem, 0, sizeof mem);
+    strcpy(mem.name, "old");
+    mem.addr = addr4(3, 8301);
+    mem.incarnation = 4;
+    mem.state = GOSSIP_STATE_ALIVE;
+    mem.tags = tagsServer();
+    struct gossip_msg pp = {.type = GOSSIP_MSG_PUSH_PULL};
+    pp.u.push_pull.join = true;
+    pp.u.push_pull.states = &mem;
+    pp.u.push_pull.n_states = 1;
+    buf_clear(&b);
+    assert_int_equal(gossip_wire_encode_stream(&pp, 1, &b), GOSSIP_WIRE_OK);
+    b.len -= 8;
+    codec_store_u32(b.data + 8, codec_load_u32(b.data + 8) - 8);   /* body length */
+    codec_store_u32(b.data + 12, codec_load_u32(b.data + 12) - 8); /* message length */
+    b.data[0] = 1;
+    reseal(b.data, b.len);
+    size_t need = 0;
+    assert_int_equal(gossip_wire_stream_need(b.data, b.len, &need), GOSSIP_WIRE_OK);
+    assert_int_equal(need, b.len);
+    assert_int_equal(gossip_wire_decode_stream(b.data, b.len, &pk), GOSSIP_WIRE_OK);
+    assert_int_equal(pk.msgs[0].u.push_pull.n_states, 1);
+    assertTagsEqual(&pk.msgs[0].u.push_pull.states[0].tags, &want);
+    gossip_wire_packet_free(&pk);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -743,6 +808,7 @@ int main(void)
         cmocka_unit_test(counters_tally_by_reason),
         cmocka_unit_test(limits_round_trip_and_one_past_is_refused),
         cmocka_unit_test(man_page_examples_match_the_encoder),
+        cmocka_unit_test(version_1_frames_are_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
