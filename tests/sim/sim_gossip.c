@@ -371,8 +371,13 @@ static bool scLeave(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     if (c->failed)
         return false;
     /* SWIM spreads the intent with high probability only: a member the retransmits missed
-     * learns it from its next push-pull, and may meanwhile probe the leaver and suspect it. */
-    uint64_t bound = pushPullPeriod(&c->base, c->n) + spread(&c->base, c->n) + 2000;
+     * learns it from a push-pull, and may meanwhile probe the leaver and suspect it. Not always
+     * its next one: believing the leaver alive, it picks its partner among members that include
+     * the leaver, whose process has stopped (seed 52099: the first exchange went to the leaver).
+     * By its second, a period later, its probes have usually found the leaver gone (a suspect
+     * is no partner), else it is one of n-1 candidates again; the others' push-pulls may reach
+     * it meanwhile: two periods. */
+    uint64_t bound = 2 * pushPullPeriod(&c->base, c->n) + spread(&c->base, c->n) + 2000;
     uint64_t took;
     if (!runUntilAgree(c, c->w.now + bound, wantLeftLeft, "left node shown as left everywhere", &took))
         return false;
