@@ -195,13 +195,22 @@ static int persist(struct raft_node *n, const struct raft_ready *rd)
     if (rd->snapshot != NULL) {
         const struct raft_snapshot *s = rd->snapshot;
         /* The file first: a crash before the reset leaves a snapshot beyond (or conflicting
-         * with) the log, which open repairs by repeating the reset. */
+         * with) the log, which open repairs by repeating the reset. A snapshot below our
+         * compaction point (replacing a diverged history, core note 14) goes the other way
+         * round: a crash between leaves the old snapshot beyond an empty log, which open turns
+         * back into the old state, and the leader replaces it again. */
+        bool below = s->index + 1 < rlog_first_index(n->log);
+        if (below && rlog_reset(n->log, s->index, s->term) != 0) {
+            raft_node_fail(n, "failed to reset the log to snapshot %" PRIu64 ": %s", s->index,
+                           rlog_errmsg(n->log));
+            return -1;
+        }
         if (raft_snapfile_save(n->snapdir, s, err, sizeof err) != 0) {
             raft_node_fail(n, "failed to persist installed snapshot %" PRIu64 ": %s", s->index,
                            err);
             return -1;
         }
-        if (rlog_reset(n->log, s->index, s->term) != 0) {
+        if (!below && rlog_reset(n->log, s->index, s->term) != 0) {
             raft_node_fail(n, "failed to reset the log to snapshot %" PRIu64 ": %s", s->index,
                            rlog_errmsg(n->log));
             return -1;

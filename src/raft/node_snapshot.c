@@ -220,7 +220,14 @@ int raft_snapfile_save(const char *dir, const struct raft_snapshot *s, char *err
     if (list_snaps(dir, v, SNAP_LIST_MAX, &n, err, errlen) != 0)
         return -1;
     bool removed = false;
-    for (size_t i = RAFT_NODE_SNAPSHOTS_KEPT; i < n; i++) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* Files newer than (or beside) this one describe a history the leader just replaced
+         * (Raft core note 14); they go only now, after the new file is durable, so a crash in
+         * between leaves the old state, which the leader replaces again. */
+        bool stale = v[i].index > s->index || (v[i].index == s->index && v[i].term != s->term);
+        if (!stale && kept++ < RAFT_NODE_SNAPSHOTS_KEPT)
+            continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
         if (unlink(path) != 0 && errno != ENOENT) {

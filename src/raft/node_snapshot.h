@@ -30,8 +30,9 @@ void raft_snapfile_free(struct raft_snapshot *s);
 /* Creates dir (the snapshots directory) if needed, fsyncing its parent. 0 or -1 with err. */
 int raft_snapfile_mkdir(const char *dir, char *err, size_t errlen);
 
-/* Durably writes s as dir/<term>-<index>.snap (temp, fsync, rename, fsync dir), then deletes all
- * but the RAFT_NODE_SNAPSHOTS_KEPT newest by index. 0, or -1 with err (the caller treats it as
+/* Durably writes s as dir/<term>-<index>.snap (temp, fsync, rename, fsync dir), then deletes
+ * every file of a higher index (or of the same index and another term: a replaced history) and
+ * all but the RAFT_NODE_SNAPSHOTS_KEPT newest of the rest. 0, or -1 with err (the caller treats it as
  * fatal: a failed fsync may have lost the write). */
 int raft_snapfile_save(const char *dir, const struct raft_snapshot *s, char *err, size_t errlen);
 

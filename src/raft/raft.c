@@ -39,6 +39,12 @@
  * (13) Leader stickiness: with check_quorum, a server that heard a leader within the election
  *     timeout ignores vote requests of higher terms (unless sent after TimeoutNow), and a
  *     pre-vote never changes anybody's term; a partitioned server rejoins without disruption.
+ * (14) Terms never decrease along a log and the leader holds every committed entry, so a leader
+ *     entry below our commit index never has a term above that of our entry at commit. If one
+ *     does, our "committed" state was never committed: only an operator's peers.json recovery,
+ *     which turns a survivor's whole log into a snapshot, can cause it. The follower then asks
+ *     for (and installs) the leader's snapshot even though it is not ahead of its commit, and
+ *     acknowledges nothing until it has.
  *
  * ROLES
  *

@@ -269,6 +269,7 @@ struct raft {
     uint64_t rd_applied_to;          /* applied once the handed-out ready is applied */
     size_t rd_cap_reads;
     bool snapshot_asked;             /* snapshot_wanted reported since the last snapshot */
+    bool diverged;                   /* our commit contradicts the leader's log (note 14) */
 };
 
 /* ---- lifecycle ---- */

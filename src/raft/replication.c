@@ -190,6 +190,28 @@ void raft_handle_append(struct raft *r, const struct raft_msg *m)
     const struct raft_entry *ents = a->entries;
     uint32_t n = a->n_entries;
 
+    uint64_t ct;
+    if (!r->diverged && prev < r->commit && raft_memlog_term(&r->log, r->commit, &ct) &&
+        prev_term > ct) {
+        raft_logf(r, LOG_ERR,
+                  "leader %llu has term %llu at index %llu, below our commit index %llu of term "
+                  "%llu: our state was never committed (peers.json recovery?); replacing it "
+                  "with the leader's snapshot",
+                  (unsigned long long)m->from, (unsigned long long)prev_term,
+                  (unsigned long long)prev, (unsigned long long)r->commit,
+                  (unsigned long long)ct);
+        r->diverged = true;
+    }
+    if (r->diverged) {
+        /* Note 14: point the leader below its log so that it sends its snapshot. */
+        struct raft_msg *resp = raft_send(r, m->from, RAFT_MSG_APPEND_RESP, true);
+        if (resp != NULL) {
+            resp->u.append_resp.last_index = 0;
+            resp->u.append_resp.conflict_index = 1;
+            resp->u.append_resp.read_ctx = a->read_ctx;
+        }
+        return;
+    }
     /* Everything up to commit already matches the leader (Leader Completeness): skip it. */
     if (prev < r->commit) {
         uint64_t skip = r->commit - prev;

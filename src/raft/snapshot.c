@@ -64,11 +64,11 @@ void raft_handle_snapshot(struct raft *r, const struct raft_msg *m)
     r->last_contact = 0;
     const struct raft_msg_snapshot *s = &m->u.snapshot;
     uint64_t t;
-    if (s->last_index <= r->commit) {
+    if (s->last_index <= r->commit && !r->diverged) {
         reply(r, m->from, true, r->commit); /* old or duplicate: nothing to do */
         return;
     }
-    if (raft_memlog_term(&r->log, s->last_index, &t) && t == s->last_term) {
+    if (!r->diverged && raft_memlog_term(&r->log, s->last_index, &t) && t == s->last_term) {
         /* Our log already holds the snapshot's last entry: keep the suffix, just commit. */
         r->commit = s->last_index;
         reply(r, m->from, true, s->last_index);
@@ -90,6 +90,7 @@ void raft_handle_snapshot(struct raft *r, const struct raft_msg *m)
     r->unstable = s->last_index + 1;
     r->compact_pending = 0;
     r->snapshot_asked = false;
+    r->diverged = false;
     raft_config_refresh(r);
     reply(r, m->from, true, s->last_index);
 }

@@ -640,6 +640,70 @@ static void peers_json_recovery_of_diverged_logs_converges(void **state)
         assert_int_equal(raft_node_configuration(fx->nodes[i].rn)->n, 2);
 }
 
+/* Appends count COMMAND entries "tag" of the given term to node i's closed log; with a term above
+ * its meta's, the meta follows (a server that campaigned in that term). */
+static void append_raw(struct fixture *fx, int i, int count, uint64_t term_bump, const char *tag)
+{
+    char dir[512], err[512];
+    snprintf(dir, sizeof dir, "%s/raft", fx->nodes[i].dir);
+    struct rlog_opts ro = {0, NULL};
+    struct rlog *log = NULL;
+    assert_int_equal(rlog_open(dir, &ro, &fx->lg, &log, err, sizeof err), 0);
+    uint64_t term = rlog_last_term(log) + term_bump;
+    for (int k = 0; k < count; k++) {
+        struct raft_entry e = {.term = term, .index = rlog_last_index(log) + 1,
+                               .type = RAFT_ENTRY_COMMAND, .len = (uint32_t)strlen(tag),
+                               .data = (uint8_t *)tag};
+        assert_int_equal(rlog_append(log, &e, 1), 0);
+    }
+    assert_int_equal(rlog_sync(log), 0);
+    rlog_close(log);
+    struct raft_meta md;
+    assert_int_equal(raft_meta_load(dir, &md, err, sizeof err), 0);
+    if (md.term < term) {
+        md.term = term;
+        md.vote = 0;
+        assert_int_equal(raft_meta_save(dir, &md, err, sizeof err), 0);
+    }
+}
+
+/* The case a plain RecoverCluster leaves diverged: survivor 1's log is longer but older (two
+ * uncommitted entries of term T), survivor 0's shorter and newer (one entry of term T+1). Node 0
+ * wins; node 1's recovery snapshot claims entries the leader never had, so it must notice the
+ * contradiction (core note 14) and take the leader's snapshot, even though it is below its own. */
+static void peers_json_recovery_longer_but_older_log_is_replaced(void **state)
+{
+    struct fixture *fx = *state;
+    int L = start_cluster(fx);
+    assert_true(L >= 0);
+    propose_and_wait(fx, L, 0, 50);
+    struct want_count w = {-1, 50};
+    assert_true(run_until(fx, fsm_reached, &w, ITERS));
+    for (int i = 0; i < MAX_NODES; i++)
+        close_node(fx, i, false);
+    append_raw(fx, 1, 2, 0, "older");
+    append_raw(fx, 0, 1, 1, "newer");
+    for (int i = 0; i < 2; i++) {
+        write_peers(fx, i, 2);
+        open_node(fx, i, false);
+    }
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    assert_int_equal(stable_leader(fx), 0);
+    propose_and_wait(fx, 0, 100, 110);
+    struct want_count w2 = {-1, 61};
+    assert_true(run_until(fx, fsm_reached, &w2, ITERS));
+    assert_true(count_lines(fx, "our state was never committed") >= 1);
+    assert_int_equal(fx->nodes[1].fsm.count, fx->nodes[0].fsm.count);
+    assert_int_equal(fx->nodes[1].fsm.digest, fx->nodes[0].fsm.digest);
+    /* Restarted, node 1 comes back with the leader's history, not its old snapshot. */
+    close_node(fx, 1, false);
+    open_node(fx, 1, false);
+    propose_and_wait(fx, 0, 110, 115);
+    struct want_count w3 = {-1, 66};
+    assert_true(run_until(fx, fsm_reached, &w3, ITERS));
+    assert_int_equal(fx->nodes[1].fsm.digest, fx->nodes[0].fsm.digest);
+}
+
 /* A server with a log but no cluster id (its meta predates ids) may not be claimed by a peer
  * that names a cluster: it refuses the handshake instead of adopting the id. */
 static void log_without_cluster_id_refuses_to_adopt(void **state)
@@ -1167,6 +1231,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(peers_json_recovery_of_diverged_logs_converges, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(log_without_cluster_id_refuses_to_adopt, setup, teardown),
+        cmocka_unit_test_setup_teardown(peers_json_recovery_longer_but_older_log_is_replaced,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(read_barrier_and_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(add_and_remove_server, setup, teardown),
         cmocka_unit_test_setup_teardown(crashed_node_recovers_and_catches_up, setup, teardown),
