@@ -35,7 +35,8 @@ lib_init() {
   if [[ ! -x $T ]]; then echo "$LIB_NAME: $T not built"; echo "0 passed, 1 failed"; exit 1; fi
   W=$(mktemp -d "/tmp/tribune-$LIB_NAME.XXXXXX")
   trap lib_cleanup EXIT
-  PORT_SERVER=$((20000 + (RANDOM % 2000) * 10))
+  # Below 32768, where the kernel picks ephemeral ports: a test port is never taken by one.
+  PORT_SERVER=$((20000 + (RANDOM % 1200) * 10))
   PORT_SERF=$((PORT_SERVER + 1))
   PORT_HTTP=$((PORT_SERVER + 2))
   cat >"$W/ports.json" <<JSON

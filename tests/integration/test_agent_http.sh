@@ -21,7 +21,7 @@ trap cleanup EXIT
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; [[ -n ${2:-} ]] && echo "$2" | sed 's/^/     /'; }
 
-P=$((22000 + (RANDOM % 2000) * 10))
+P=$((22000 + (RANDOM % 1000) * 10)) # below the ephemeral range (32768)
 IP=127.0.0.1
 HP=$((P + 2))
 echo "{\"ports\": {\"server\": $P, \"serf_lan\": $((P + 1)), \"http\": $HP, \"dns\": -1}}" >"$W/ports.json"

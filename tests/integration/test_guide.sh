@@ -21,7 +21,7 @@ ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; [[ -n ${2:-} ]] && echo "$2" | sed 's/^/     /'; }
 
 # One port set for every node (each node has its own loopback address): server, serf, http.
-P=$((20000 + (RANDOM % 2000) * 10))
+P=$((20000 + (RANDOM % 1200) * 10)) # below the ephemeral range (32768)
 cat >"$W/ports.json" <<JSON
 {"ports": {"server": $P, "serf_lan": $((P + 1)), "http": $((P + 2)), "dns": -1}}
 JSON
