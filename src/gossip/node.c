@@ -596,17 +596,24 @@ struct gossip_node *gossip_node_open(struct loop *l, const struct gossip_node_op
     struct loop_addr bound;
     if (loop_addr_parse(opts->bind, &bound, err, errlen) != 0)
         goto fail;
-    n->udp = loop_udp_bind(l, opts->bind, GOSSIP_WIRE_DGRAM_MAX, on_datagram, n, err, errlen);
-    if (n->udp == NULL)
-        goto fail;
-    /* TCP shares the UDP port, which is only known after binding when port 0 was asked. */
-    char tcp_at[LOOP_ADDR_STRLEN];
-    loop_addr_format(loop_udp_addr(n->udp), tcp_at, sizeof tcp_at);
     struct loop_conn_opts o = {.name = "memberlist", .in_limit = STREAM_IN_LIMIT,
                                .out_limit = STREAM_IN_LIMIT};
-    n->tcp = loop_tcp_listen(l, tcp_at, &o, &stream_cbs, on_accept, n, err, errlen);
-    if (n->tcp == NULL)
-        goto fail;
+    /* TCP shares the UDP port, which is only known after binding when port 0 was asked; the
+     * kernel may have handed that port to a TCP socket already, so port 0 tries a few. */
+    for (int attempt = 0; n->tcp == NULL; attempt++) {
+        n->udp = loop_udp_bind(l, opts->bind, GOSSIP_WIRE_DGRAM_MAX, on_datagram, n, err, errlen);
+        if (n->udp == NULL)
+            goto fail;
+        char tcp_at[LOOP_ADDR_STRLEN];
+        loop_addr_format(loop_udp_addr(n->udp), tcp_at, sizeof tcp_at);
+        n->tcp = loop_tcp_listen(l, tcp_at, &o, &stream_cbs, on_accept, n, err, errlen);
+        if (n->tcp != NULL)
+            break;
+        if (loop_addr_port(&bound) != 0 || attempt >= 8)
+            goto fail;
+        loop_udp_close(n->udp);
+        n->udp = NULL;
+    }
 
     struct gossip_config c;
     if (opts->tuning)
