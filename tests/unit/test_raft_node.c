@@ -590,18 +590,14 @@ static void three_nodes_from_peers_json_replicate(void **state)
                      RAFT_ENOTLEADER);
 }
 
-/* peers.json recovery when the survivors' logs end differently: node 1 holds one more entry, in
- * the same term, than node 0 (it reached only node 1 before the outage). Recovering by appending
- * a configuration entry would put node 0's configuration at the index and term of node 1's
- * command, and log matching would never repair the difference; recovering into a snapshot at
- * each log's own last entry leaves the leader's snapshot to overwrite the shorter one. */
-static void peers_json_recovery_of_diverged_logs_converges(void **state)
+/* A cluster of MAX_NODES from peers.json that committed `writes` commands everywhere, then
+ * stopped: the starting point of the recovery tests below. Returns the cluster id. */
+static uint64_t stopped_cluster_with_writes(struct fixture *fx, int writes)
 {
-    struct fixture *fx = *state;
     int L = start_cluster(fx);
     assert_true(L >= 0);
-    propose_and_wait(fx, L, 0, 50);
-    struct want_count w = {-1, 50};
+    propose_and_wait(fx, L, 0, writes);
+    struct want_count w = {-1, (uint64_t)writes};
     assert_true(run_until(fx, fsm_reached, &w, ITERS));
     uint64_t cid = raft_node_cluster_id(fx->nodes[0].rn);
     assert_true(cid != 0);
@@ -609,35 +605,7 @@ static void peers_json_recovery_of_diverged_logs_converges(void **state)
         assert_true(raft_node_cluster_id(fx->nodes[i].rn) == cid);
         close_node(fx, i, false);
     }
-    /* An entry only node 1 received, in the term of its last entry. */
-    char dir[512], err[512];
-    snprintf(dir, sizeof dir, "%s/raft", fx->nodes[1].dir);
-    struct rlog_opts ro = {0, NULL};
-    struct rlog *log = NULL;
-    assert_int_equal(rlog_open(dir, &ro, &fx->lg, &log, err, sizeof err), 0);
-    uint64_t last = rlog_last_index(log), term = rlog_last_term(log);
-    struct raft_entry extra = {.term = term, .index = last + 1, .type = RAFT_ENTRY_COMMAND,
-                               .len = 5, .data = (uint8_t *)"extra"};
-    assert_int_equal(rlog_append(log, &extra, 1), 0);
-    assert_int_equal(rlog_sync(log), 0);
-    rlog_close(log);
-    /* Node 2 is lost for good; 0 and 1 recover with a peers.json listing the two of them. */
-    for (int i = 0; i < 2; i++) {
-        write_peers(fx, i, 2);
-        open_node(fx, i, false);
-    }
-    assert_int_equal(count_lines(fx, "recovered configuration from peers.json into a snapshot"), 2);
-    assert_true(raft_node_cluster_id(fx->nodes[0].rn) == cid); /* survivors keep their cluster */
-    assert_true(run_until(fx, has_leader, NULL, ITERS));
-    L = stable_leader(fx);
-    assert_int_equal(L, 1); /* the longer log */
-    propose_and_wait(fx, L, 100, 110);
-    struct want_count w2 = {-1, 61};
-    assert_true(run_until(fx, fsm_reached, &w2, ITERS));
-    assert_int_equal(fx->nodes[0].fsm.count, 61);
-    assert_int_equal(fx->nodes[0].fsm.digest, fx->nodes[1].fsm.digest);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(raft_node_configuration(fx->nodes[i].rn)->n, 2);
+    return cid;
 }
 
 /* Appends count COMMAND entries "tag" of the given term to node i's closed log; with a term above
@@ -667,6 +635,35 @@ static void append_raw(struct fixture *fx, int i, int count, uint64_t term_bump,
     }
 }
 
+/* peers.json recovery when the survivors' logs end differently: node 1 holds one more entry, in
+ * the same term, than node 0 (it reached only node 1 before the outage). Recovering by appending
+ * a configuration entry would put node 0's configuration at the index and term of node 1's
+ * command, and log matching would never repair the difference; recovering into a snapshot at
+ * each log's own last entry leaves the leader's snapshot to overwrite the shorter one. */
+static void peers_json_recovery_of_diverged_logs_converges(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t cid = stopped_cluster_with_writes(fx, 50);
+    append_raw(fx, 1, 1, 0, "extra"); /* an entry only node 1 received, in its last term */
+    /* Node 2 is lost for good; 0 and 1 recover with a peers.json listing the two of them. */
+    for (int i = 0; i < 2; i++) {
+        write_peers(fx, i, 2);
+        open_node(fx, i, false);
+    }
+    assert_int_equal(count_lines(fx, "recovered configuration from peers.json into a snapshot"), 2);
+    assert_true(raft_node_cluster_id(fx->nodes[0].rn) == cid); /* survivors keep their cluster */
+    assert_true(run_until(fx, has_leader, NULL, ITERS));
+    int L = stable_leader(fx);
+    assert_int_equal(L, 1); /* the longer log */
+    propose_and_wait(fx, L, 100, 110);
+    struct want_count w2 = {-1, 61};
+    assert_true(run_until(fx, fsm_reached, &w2, ITERS));
+    assert_int_equal(fx->nodes[0].fsm.count, 61);
+    assert_int_equal(fx->nodes[0].fsm.digest, fx->nodes[1].fsm.digest);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(raft_node_configuration(fx->nodes[i].rn)->n, 2);
+}
+
 /* The case a plain RecoverCluster leaves diverged: survivor 1's log is longer but older (two
  * uncommitted entries of term T), survivor 0's shorter and newer (one entry of term T+1). Node 0
  * wins; node 1's recovery snapshot claims entries the leader never had, so it must notice the
@@ -674,13 +671,7 @@ static void append_raw(struct fixture *fx, int i, int count, uint64_t term_bump,
 static void peers_json_recovery_longer_but_older_log_is_replaced(void **state)
 {
     struct fixture *fx = *state;
-    int L = start_cluster(fx);
-    assert_true(L >= 0);
-    propose_and_wait(fx, L, 0, 50);
-    struct want_count w = {-1, 50};
-    assert_true(run_until(fx, fsm_reached, &w, ITERS));
-    for (int i = 0; i < MAX_NODES; i++)
-        close_node(fx, i, false);
+    stopped_cluster_with_writes(fx, 50);
     append_raw(fx, 1, 2, 0, "older");
     append_raw(fx, 0, 1, 1, "newer");
     for (int i = 0; i < 2; i++) {
