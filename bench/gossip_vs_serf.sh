@@ -5,7 +5,8 @@
 # Run:   bench/gossip_vs_serf.sh                   (TRIBUNE=path, default build/tribune, release)
 #        SIZES="3 10" RUNS=5 REST=5 VERBOSE=1 bench/gossip_vs_serf.sh
 # Needs root-free loopback only; installs the `serf` and `strace` packages with apt-get if
-# missing (and says so). About 1 minute per run of N=30 and implementation.
+# missing (and says so). About 20 s per run of one size and implementation: RUNS=7 for 3, 10
+# and 30 takes about 15 minutes.
 #
 # For each N and each implementation, N agents are started on their own loopback addresses
 # (tribune clients on 127.0.2.i, serf agents on 127.0.3.i), both with their defaults, which are
