@@ -40,11 +40,13 @@ else ok "no election with fewer than 3 servers"; fi
 wait_for 10 http PUT 127.0.0.22 "/v1/agent/join/127.0.0.21:$((P + 1))"
 wait_for 10 http PUT 127.0.0.23 "/v1/agent/join/127.0.0.21:$((P + 1))"
 # Each server bootstraps, or sees that a sibling already did (its gossip tags name a Raft cluster)
-# and waits to be reached by the leader, as Consul does when peers report an existing log.
+# and waits to be reached by the leader, as Consul does when peers report an existing log, or was
+# reached by that leader first (it joined the leader's Raft cluster).
 attempted() {
   local n=0 f
   for f in "$W"/S*.log; do
-    grep -qE "Attempting bootstrap with nodes|Existing Raft peers reported by S" "$f" && n=$((n + 1))
+    grep -qE "Attempting bootstrap with nodes|Existing Raft peers reported by S|joined Raft cluster" "$f" &&
+      n=$((n + 1))
   done
   ((n == 3)) && grep -q "Attempting bootstrap with nodes" "$W"/S*.log
 }
