@@ -31,8 +31,10 @@ static bool probe_next_target(struct gossip *g, size_t *out)
 static void probe_start(struct gossip *g)
 {
     size_t i;
-    uint64_t period = gossip_health_scale(g, g->cfg.probe_interval_ms);
-    g->next_probe_ms = g->now + period;
+    /* memberlist's reading of Lifeguard: the cadence stays one probe interval and the direct
+     * ack timeout stays as configured; a poor health score only lengthens the wait of a probe
+     * that gets no ack (its indirect phase), and a probe that runs long delays the next one. */
+    g->next_probe_ms = g->now + g->cfg.probe_interval_ms;
     if (!probe_next_target(g, &i))
         return;
     const struct gossip_member *t = &g->nodes[i]->m;
@@ -42,8 +44,8 @@ static void probe_start(struct gossip *g)
     p->seq = ++g->seq;
     memcpy(p->target, t->name, GOSSIP_NAME_MAX);
     p->start_ms = g->now;
-    p->timeout_ms = g->now + gossip_health_scale(g, g->cfg.probe_timeout_ms);
-    p->end_ms = g->now + period;
+    p->timeout_ms = g->now + g->cfg.probe_timeout_ms;
+    p->end_ms = g->now + gossip_health_scale(g, g->cfg.probe_interval_ms);
     g->stats.probes++;
 
     struct gossip_msg m[2];
