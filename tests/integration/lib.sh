@@ -121,3 +121,15 @@ leader_of() {
   LEADER=$(sed -n "s/^\"\(127\.0\.0\.[0-9]*\):$PORT_SERVER\"\$/\1/p" "$W/http.body")
   [[ -n $LEADER ]]
 }
+
+# leader_agreed NAME...: every running NAME reports the same leader; its IP in $LEADER.
+leader_agreed() {
+  local n first=
+  for n in "$@"; do
+    lib_running "$n" || continue
+    leader_of "$n" || return 1
+    [[ -z $first ]] && first=$LEADER
+    [[ $LEADER == "$first" ]] || return 1
+  done
+  LEADER=$first
+}

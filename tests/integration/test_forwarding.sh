@@ -17,16 +17,7 @@ for n in B C D; do
   if wait_for 20 join_to_a "$n"; then ok "tribune join: $n joined A"; else bad "$n cannot join A"; fi
 done
 
-agreed_leader() {
-  local n first=
-  for n in "${SERVERS[@]}"; do
-    lib_running "$n" || continue
-    leader_of "$n" || return 1
-    [[ -z $first ]] && first=$LEADER
-    [[ $LEADER == "$first" ]] || return 1
-  done
-  LEADER=$first
-}
+agreed_leader() { leader_agreed "${SERVERS[@]}"; }
 if wait_for 40 agreed_leader; then ok "servers agree on leader $LEADER"; else bad "no leader" "$(tail -n 5 "$W/A.log")"; fi
 FOLLOWER=
 for n in "${SERVERS[@]}"; do [[ ${IP[$n]} != "$LEADER" ]] && { FOLLOWER=$n; break; }; done

@@ -33,14 +33,9 @@ all_list_live() { local n; for n in "${LIVE[@]}"; do voters_are "$n" "${LIVE[@]}
 status_is() { [[ $(cli "$1" members 2>/dev/null | awk -v n="$2" '$1 == n {print $3}') == "$3" ]]; }
 # agreed_leader: every LIVE server names the same running leader; its name in $LNAME.
 agreed_leader() {
-  local n first=
   LNAME=
-  for n in "${LIVE[@]}"; do
-    leader_of "$n" || return 1
-    [[ -z $first ]] && first=$LEADER
-    [[ $LEADER == "$first" ]] || return 1
-  done
-  LNAME=${NAME_OF[$first]:-}
+  leader_agreed "${LIVE[@]}" || return 1
+  LNAME=${NAME_OF[$LEADER]:-}
   [[ -n $LNAME ]] && lib_running "$LNAME"
 }
 put_once() { agreed_leader && http_put "${IP[$LNAME]}" "/v1/kv/$1" "$2" && [[ $(lib_body) == true ]]; }

@@ -28,17 +28,7 @@ done
 for n in "${NAMES[@]}"; do lib_start "$n" "${IP[$n]}" -server; done
 
 # agreed_leader: every running server names the same leader, which is running; in $LEADER.
-agreed_leader() {
-  local n first=
-  for n in "${NAMES[@]}"; do
-    lib_running "$n" || continue
-    leader_of "$n" || return 1
-    [[ -z $first ]] && first=$LEADER
-    [[ $LEADER == "$first" ]] || return 1
-  done
-  LEADER=$first
-  [[ -n $LEADER ]] && lib_running "${NAME_OF[$LEADER]}"
-}
+agreed_leader() { leader_agreed "${NAMES[@]}" && [[ -n $LEADER ]] && lib_running "${NAME_OF[$LEADER]}"; }
 
 # put KEY VALUE: PUT to the current leader, retried until it answers `true` (bounded). Only an
 # acknowledged write is recorded as one that must survive.
