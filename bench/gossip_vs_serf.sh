@@ -4,6 +4,7 @@
 #
 # Run:   bench/gossip_vs_serf.sh                   (TRIBUNE=path, default build/tribune, release)
 #        SIZES="3 10" RUNS=5 REST=5 VERBOSE=1 bench/gossip_vs_serf.sh
+#        VERBOSE=2 also prints, per run, where failure-detection time went (fail_phases)
 # Needs root-free loopback only; installs the `serf` and `strace` packages with apt-get if
 # missing (and says so). About 20 s per run of one size and implementation: RUNS=7 for 3, 10
 # and 30 takes about 15 minutes.
@@ -159,6 +160,24 @@ first_line() {
     sleep 0.02
   done
 }
+# fail_phases T0 NAME FILE...: where failure-detection time went, in seconds after the kill T0:
+# the first agent whose own probe of NAME failed, the first to declare it failed on its own
+# suspicion timer (with its confirmation count), and how many declared it so. Both
+# implementations log these lines in memberlist's words.
+fail_phases() {
+  local t0=$1 nm=$2; shift 2
+  awk -v t0="$t0" -v nm="$nm" '
+    index($0, "Suspect " nm " has failed") && (sus == "" || $1 < sus) { sus = $1 }
+    index($0, "Marking " nm " as failed") {
+      own++
+      if (mark == "" || $1 < mark) { mark = $1; c = $0; sub(/.*\(/, "", c); sub(/ peer.*/, "", c) }
+    }
+    END {
+      printf "probe failed %s, first declared %s (%s confirmations), declared by %d\n",
+        sus == "" ? "-" : sprintf("%.3f", sus - t0), mark == "" ? "-" : sprintf("%.3f", mark - t0),
+        c == "" ? "-" : c, own
+    }' "$@"
+}
 # until_after T0 MS: sleeps until MS milliseconds after the stamp T0 (at once if that has passed).
 until_after() {
   local t0=${1/./} now=${EPOCHREALTIME/./} left
@@ -237,6 +256,7 @@ run() {
   local k=$EPOCHREALTIME
   kill -KILL "${PID["$impl $n"]}"; wait "${PID["$impl $n"]}" 2>/dev/null; unset "PID[$impl $n]"
   local fail; fail=$(wait_seen EventMemberFailed 1 "n$n" "$k" "${logs[@]:0:n-1}")
+  ((VERBOSE > 1)) && echo "#   fail phases: $(fail_phases "$k" "n$n" "${logs[@]:0:n-1}")"
 
   local lv="timeout" re='Graceful leave triggered'
   [[ $impl == tribune ]] && re='Gracefully shutting down agent'

@@ -50,6 +50,8 @@ struct gossip_probe {
     uint64_t end_ms;     /* end of the protocol period: then suspect */
     uint32_t expected_nacks;
     uint32_t nacks;
+    bool udp_refused; /* the target's host said nothing listens: see gossip_refused */
+    bool tcp_refused;
 };
 
 /* A ping this node sends on behalf of a ping-req. */
@@ -57,6 +59,7 @@ struct gossip_relay {
     uint32_t seq;      /* our ping's seq */
     uint32_t orig_seq; /* the requester's */
     struct gossip_addr origin;
+    struct gossip_addr target;
     bool want_nack;
     uint64_t deadline_ms;
 };

@@ -94,6 +94,16 @@ uint64_t gossip_next_deadline(const struct gossip *g);
  * messages ignored. */
 int gossip_recv(struct gossip *g, const struct gossip_packet *p);
 
+/* The host at addr answered that nothing listens on its gossip port: an ICMP port unreachable
+ * for a datagram we sent there, or a refused TCP connection (via says which). It is evidence,
+ * never a verdict: it may be about an old packet, or an agent that is restarting. It only stops
+ * waits for an answer that cannot come: a probe of that address asks its helpers at once
+ * instead of after probe_timeout_ms, a helper pinging it for another member nacks at once, and a
+ * probe whose direct ping and TCP fallback were both refused and whose helpers have all nacked
+ * ends in suspicion then rather than at the end of the protocol period. The suspicion itself
+ * runs its full course and the member can refute it; only the wait before it is shortened. */
+void gossip_refused(struct gossip *g, const struct gossip_addr *addr, uint8_t via);
+
 /* Starts a join push-pull with each address; 0, or -1 if leaving/left or n == 0. Joining A to B
  * or B to A gives the same cluster. Failures surface as events or the glue's connect errors. The
  * receiving side refuses a join whose table claims a name it holds at another address, or whose
@@ -141,6 +151,8 @@ struct gossip_stats {
     uint64_t probes_indirect; /* probes that needed ping-req */
     uint64_t probes_failed;   /* probes that ended in our suspicion */
     uint64_t tcp_fallback_ok; /* answered only over TCP: UDP is probably blocked */
+    uint64_t refusals;        /* gossip_refused reports about a probe or relay target */
+    uint64_t probes_refused;  /* failed probes ended early: every check refused or nacked */
     uint64_t suspects;        /* members we saw become suspect */
     uint64_t refutes;         /* accusations about us we refuted */
     uint64_t failures;

@@ -4,6 +4,7 @@
 #include "gossip/node.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,8 @@ static void stream_on_close(struct loop_conn *c, enum loop_close_reason why, int
     struct gossip_node *n = s->n;
     if (s->timer)
         loop_timer_cancel(n->l, s->timer);
+    if (s->outbound && !s->answered && err == ECONNREFUSED && n->g)
+        gossip_refused(n->g, &s->peer, GOSSIP_TCP);
     if (s->join && !s->answered) {
         char text[128];
         snprintf(text, sizeof text, "%s%s%s", loop_close_reason_str(why), err ? ": " : "",
@@ -553,6 +556,17 @@ static void on_datagram(struct loop_udp *u, const uint8_t *data, size_t len,
     gossip_wire_packet_free(&p);
 }
 
+/* The host of a member we pinged says nothing listens there (the agent crashed or stopped, the
+ * host is up): the core may stop waiting for an ack that cannot come. */
+static void on_udp_refused(struct loop_udp *u, const struct loop_addr *to, void *ctx)
+{
+    (void)u;
+    struct gossip_node *n = ctx;
+    struct gossip_addr a;
+    if (from_loop_addr(to, &a) == 0)
+        gossip_refused(n->g, &a, GOSSIP_UDP);
+}
+
 /* ---- lifecycle ---- */
 
 static void rejoin_from_snapshot(struct gossip_node *n, bool rejoin)
@@ -607,8 +621,12 @@ struct gossip_node *gossip_node_open(struct loop *l, const struct gossip_node_op
         char tcp_at[LOOP_ADDR_STRLEN];
         loop_addr_format(loop_udp_addr(n->udp), tcp_at, sizeof tcp_at);
         n->tcp = loop_tcp_listen(l, tcp_at, &o, &stream_cbs, on_accept, n, err, errlen);
-        if (n->tcp != NULL)
+        if (n->tcp != NULL) {
+            if (loop_udp_on_refused(n->udp, on_udp_refused) != 0)
+                log_printf(n->lg, LOG_DEBUG, "memberlist", "no ICMP errors on the gossip socket: %s",
+                           strerror(errno));
             break;
+        }
         if (loop_addr_port(&bound) != 0 || attempt >= 8)
             goto fail;
         loop_udp_close(n->udp);

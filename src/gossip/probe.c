@@ -1,5 +1,5 @@
-/* probe.c — SWIM failure detection: a randomized round-robin probe each (health-scaled) period,
- * ping-req through k members plus a TCP fallback ping when the direct ack is late, suspicion when
+/* probe.c — SWIM failure detection: a randomized round-robin probe each period, ping-req through
+ * k members plus a TCP fallback ping when the direct ack is late (or refused), suspicion when
  * nothing answers by the period's end; and the helper side of ping-req, with Lifeguard nacks. */
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +134,19 @@ static void probe_fail(struct gossip *g)
     gossip_on_suspect(g, &s);
 }
 
+/* A probe whose every check has answered "unreachable" (direct ping and TCP fallback refused
+ * by the target's host, each helper's nack in) has nothing left to wait for: SWIM's period
+ * exists to give an answer time to arrive, and none can. Without a refusal the nacks land near
+ * the period's end anyway, so this changes nothing for a silent (powered-off, partitioned) node. */
+static void probe_settle(struct gossip *g)
+{
+    struct gossip_probe *p = &g->probe;
+    if (p->active && p->indirect_sent && p->udp_refused && p->tcp_refused && p->nacks >= p->expected_nacks) {
+        g->stats.probes_refused++;
+        probe_fail(g);
+    }
+}
+
 static void relay_tick(struct gossip *g)
 {
     for (size_t i = 0; i < g->n_relays;) {
@@ -207,6 +220,7 @@ void gossip_on_ping_req(struct gossip *g, const struct gossip_packet *p, const s
     r->orig_seq = m->seq;
     r->origin = p->peer;
     r->want_nack = m->nack;
+    r->target = m->addr;
     r->deadline_ms = g->now + g->cfg.probe_timeout_ms;
     struct gossip_msg ping;
     memset(&ping, 0, sizeof ping);
@@ -248,6 +262,46 @@ void gossip_on_ack(struct gossip *g, uint32_t seq, bool via_tcp)
 void gossip_on_nack(struct gossip *g, uint32_t seq)
 {
     struct gossip_probe *p = &g->probe;
-    if (p->active && seq == p->seq && p->nacks < p->expected_nacks)
+    if (p->active && seq == p->seq && p->nacks < p->expected_nacks) {
         p->nacks++;
+        probe_settle(g);
+    }
+}
+
+void gossip_refused(struct gossip *g, const struct gossip_addr *addr, uint8_t via)
+{
+    if (!addr || !gossip_addr_ok(addr) || (via != GOSSIP_UDP && via != GOSSIP_TCP))
+        return;
+    struct gossip_probe *p = &g->probe;
+    const struct gossip_node *t = p->active ? gossip_node_find(g, p->target) : NULL;
+    if (t && gossip_addr_equal(&t->m.addr, addr)) {
+        g->stats.refusals++;
+        if (via == GOSSIP_TCP) {
+            p->tcp_refused = true;
+        } else {
+            p->udp_refused = true;
+            /* The direct ack cannot come: ask the helpers now. Their nacks keep Lifeguard's
+             * reading of whose fault a silent probe is. */
+            if (!p->indirect_sent)
+                probe_indirect(g);
+        }
+        probe_settle(g);
+    }
+    if (via != GOSSIP_UDP)
+        return; /* helpers relay over UDP only */
+    for (size_t i = 0; i < g->n_relays;) {
+        struct gossip_relay *r = &g->relays[i];
+        if (!gossip_addr_equal(&r->target, addr)) {
+            i++;
+            continue;
+        }
+        g->stats.refusals++;
+        struct gossip_relay done = *r;
+        g->relays[i] = g->relays[--g->n_relays];
+        if (done.want_nack) {
+            struct gossip_msg m = {.type = GOSSIP_MSG_NACK};
+            m.u.nack.seq = done.orig_seq;
+            gossip_send_udp(g, &done.origin, &m, 1);
+        }
+    }
 }

@@ -122,6 +122,9 @@ struct loop_udp;
 typedef void (*loop_udp_fn)(struct loop_udp *u, const uint8_t *data, size_t len,
                             const struct loop_addr *from, void *ctx);
 
+/* The destination of a datagram we sent, whose host answered that no socket listens there. */
+typedef void (*loop_udp_refused_fn)(struct loop_udp *u, const struct loop_addr *to, void *ctx);
+
 /* Binds addr. Datagrams longer than max_datagram (0: 65507) are dropped and counted. */
 struct loop_udp *loop_udp_bind(struct loop *l, const char *addr, size_t max_datagram,
                                loop_udp_fn fn, void *ctx, char *err, size_t errlen);
@@ -129,6 +132,10 @@ struct loop_udp *loop_udp_bind(struct loop *l, const char *addr, size_t max_data
  * full socket buffer drops the datagram rather than queueing it. */
 int loop_udp_send(struct loop_udp *u, const struct loop_addr *to, const void *p, size_t n);
 const struct loop_addr *loop_udp_addr(const struct loop_udp *u);
+/* Asks the kernel for the ICMP errors our datagrams cause (IP_RECVERR) and reports each "port
+ * unreachable" to fn. Such answers are rate-limited by hosts and dropped by firewalls: a hint
+ * that may come, never a signal that must. 0, or -1 with errno set. */
+int loop_udp_on_refused(struct loop_udp *u, loop_udp_refused_fn fn);
 /* Datagrams dropped on receive for being longer than max_datagram. */
 uint64_t loop_udp_dropped(const struct loop_udp *u);
 /* Frees the socket at the next safe point; no more datagrams are delivered. */
