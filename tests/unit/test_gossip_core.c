@@ -1,6 +1,7 @@
 /* test_gossip_core.c — one gossip core driven by hand: Lifeguard suspicion confirmations and local
  * health, the broadcast queue's order and retransmit limit, the udp_max packing bound, the state
- * rules for incarnations and names, hostile input, config checks and determinism. */
+ * rules for incarnations and names, hostile input, config checks and determinism, and what a
+ * "port unreachable" answer may and may not shorten. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,12 @@ static struct gossip_addr addr_of(int i)
     a.ip[2] = (uint8_t)(i >> 8);
     a.ip[3] = (uint8_t)i;
     return a;
+}
+
+static bool gossip_addr_equal_for_test(const struct gossip_addr *a, int i)
+{
+    struct gossip_addr b = addr_of(i);
+    return a->family == b.family && a->port == b.port && memcmp(a->ip, b.ip, 4) == 0;
 }
 
 static void cfg_of(struct gossip_config *c, uint64_t seed)
@@ -77,6 +84,9 @@ struct world {
     int ping_reply;     /* to direct pings */
     int ping_req_reply; /* to ping-reqs */
     char silent[GOSSIP_NAME_MAX]; /* a member whose pings go unanswered even when others answer */
+    char refuse[GOSSIP_NAME_MAX]; /* a member whose host refuses our UDP pings (ICMP) */
+    bool refuse_tcp;              /* ... and our TCP fallback pings (connection refused) */
+    uint64_t refuse_ping_at;      /* when the last UDP ping to it went out */
     size_t events[16];
     uint64_t ping_times[256];
     size_t n_pings;
@@ -104,6 +114,9 @@ static void pump(struct gossip *g, struct world *w, uint64_t now)
     struct gossip_ready rd;
     struct gossip_msg replies[64];
     size_t n_replies = 0;
+    struct gossip_addr refused_at[8];
+    uint8_t refused_via[8];
+    size_t n_refused = 0;
     if (!gossip_ready(g, &rd))
         return;
     for (size_t i = 0; i < rd.n_events; i++)
@@ -137,6 +150,13 @@ static void pump(struct gossip *g, struct world *w, uint64_t now)
                 memcpy(w->alive_seen[w->n_alive_seen], m->u.alive.node, GOSSIP_NAME_MAX);
                 w->alive_inc[w->n_alive_seen++] = m->u.alive.incarnation;
             }
+            if (m->type == GOSSIP_MSG_PING && w->refuse[0] && strcmp(m->u.ping.node, w->refuse) == 0 &&
+                (p->transport == GOSSIP_UDP || w->refuse_tcp) && n_refused < 8) {
+                if (p->transport == GOSSIP_UDP)
+                    w->refuse_ping_at = now;
+                refused_at[n_refused] = p->peer;
+                refused_via[n_refused++] = p->transport;
+            }
             if (m->type == GOSSIP_MSG_PING && p->transport == GOSSIP_UDP) {
                 if (w->n_pings < 256)
                     w->ping_times[w->n_pings++] = now;
@@ -154,6 +174,8 @@ static void pump(struct gossip *g, struct world *w, uint64_t now)
         }
     }
     gossip_advance(g);
+    for (size_t i = 0; i < n_refused; i++)
+        gossip_refused(g, &refused_at[i], refused_via[i]);
     for (size_t i = 0; i < n_replies; i++)
         recv1(g, &replies[i]);
 }
@@ -841,6 +863,141 @@ static void stalled_probe_waits_for_helpers(void **state)
     gossip_free(g);
 }
 
+/* Runs until `name` is suspect (or `limit` ms); the time, or UINT64_MAX. */
+static uint64_t run_until_suspect(struct gossip *g, struct world *w, uint64_t limit, const char *name)
+{
+    for (uint64_t t = 0; t < limit; t += 5) {
+        gossip_tick(g, t);
+        pump(g, w, t);
+        if (gossip_member_find(g, name)->state == GOSSIP_STATE_SUSPECT)
+            return t;
+    }
+    return UINT64_MAX;
+}
+
+/* A crashed agent on a live host: its host refuses the ping and the TCP fallback, and every
+ * helper nacks. Nothing can answer any more, so the probe ends in suspicion right away instead
+ * of at the end of the period, and the prober's health is untouched. Refused UDP alone (TCP
+ * silently dropped, as a firewall might) is not enough: the period runs out as before. */
+static void refused_probe_ends_early_only_when_every_check_refused(void **state)
+{
+    (void)state;
+    for (int tcp = 0; tcp < 2; tcp++) {
+        struct gossip_config c;
+        cfg_of(&c, 47);
+        c.suspicion_mult = 60; /* suspect, not dead, for the whole test */
+        struct gossip *g = gossip_new(&c, 0);
+        struct world w;
+        world_init(&w, &c);
+        w.ping_reply = ANSWER_ACK;
+        snprintf(w.silent, sizeof w.silent, "a");
+        snprintf(w.refuse, sizeof w.refuse, "a");
+        w.refuse_tcp = tcp;
+        w.ping_req_reply = ANSWER_NACK;
+        alive(g, "a", 10, 1);
+        alive(g, "b", 11, 1);
+        alive(g, "c", 12, 1);
+        uint64_t at = run_until_suspect(g, &w, 10000, "a");
+        assert_true(at != UINT64_MAX);
+        uint64_t waited = at - w.refuse_ping_at;
+        struct gossip_stats st;
+        gossip_stats(g, &st);
+        if (tcp) {
+            assert_true(waited < c.probe_timeout_ms); /* one or two pump steps, no timer */
+            assert_int_equal(st.probes_refused, 1);
+        } else {
+            assert_true(waited >= c.probe_interval_ms);
+            assert_int_equal(st.probes_refused, 0);
+        }
+        assert_true(st.refusals >= 1);
+        /* The ping-req went out at the refusal, not a probe timeout later. */
+        assert_true(w.n_ping_reqs > 0 && w.ping_req_times[0] - w.refuse_ping_at < c.probe_timeout_ms);
+        assert_int_equal(gossip_health_score(g), 0);
+        gossip_free(g);
+    }
+}
+
+/* A refusal about a live member (a stale ICMP, a REJECT rule on one path) only hurries the
+ * ping-req; the helpers' acks keep the member alive. A refusal about an address nobody probes
+ * changes nothing. */
+static void refusal_about_a_live_member_is_harmless(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 53);
+    struct gossip *g = gossip_new(&c, 0);
+    struct world w;
+    world_init(&w, &c);
+    w.ping_reply = ANSWER_ACK;
+    snprintf(w.silent, sizeof w.silent, "a");
+    snprintf(w.refuse, sizeof w.refuse, "a");
+    w.refuse_tcp = true;
+    w.ping_req_reply = ANSWER_ACK;
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    struct gossip_addr stranger = addr_of(99);
+    gossip_refused(g, &stranger, GOSSIP_UDP);
+    gossip_refused(g, NULL, GOSSIP_UDP);
+    gossip_refused(g, &stranger, 77);
+    for (uint64_t t = 0; t < 30000; t += 5) {
+        gossip_tick(g, t);
+        pump(g, &w, t);
+    }
+    struct gossip_stats st;
+    gossip_stats(g, &st);
+    assert_true(st.refusals > 0 && w.n_ping_reqs > 0);
+    assert_int_equal(st.suspects, 0);
+    assert_int_equal(st.probes_failed, 0);
+    assert_int_equal(gossip_member_find(g, "a")->state, GOSSIP_STATE_ALIVE);
+    gossip_free(g);
+}
+
+/* The helper side: asked to ping a member whose host then refuses, we nack at once (once), not
+ * at the end of our probe timeout. */
+static void helper_nacks_at_once_on_refusal(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 59);
+    c.probe_interval_ms = 1000000; /* no probes of our own */
+    struct gossip *g = gossip_new(&c, 0);
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    struct gossip_ready rd;
+    if (gossip_ready(g, &rd))
+        gossip_advance(g);
+    struct gossip_msg req = {.type = GOSSIP_MSG_PING_REQ};
+    req.u.ping_req.seq = 4242;
+    snprintf(req.u.ping_req.node, GOSSIP_NAME_MAX, "a");
+    snprintf(req.u.ping_req.source, GOSSIP_NAME_MAX, "b");
+    req.u.ping_req.addr = addr_of(10);
+    req.u.ping_req.nack = true;
+    struct gossip_packet p = {.peer = addr_of(11), .transport = GOSSIP_UDP, .n_msgs = 1, .msgs = &req};
+    gossip_recv(g, &p);
+    int nacks = 0;
+    for (uint64_t t = 0; t <= 2 * c.probe_timeout_ms; t += 5) {
+        gossip_tick(g, t);
+        if (t == 10) {
+            struct gossip_addr a = addr_of(10);
+            gossip_refused(g, &a, GOSSIP_UDP);
+        }
+        if (!gossip_ready(g, &rd))
+            continue;
+        for (size_t k = 0; k < rd.n_packets; k++)
+            for (uint32_t i = 0; i < rd.packets[k].n_msgs; i++)
+                if (rd.packets[k].msgs[i].type == GOSSIP_MSG_NACK) {
+                    assert_int_equal(rd.packets[k].msgs[i].u.nack.seq, 4242);
+                    assert_true(gossip_addr_equal_for_test(&rd.packets[k].peer, 11));
+                    assert_true(t < c.probe_timeout_ms);
+                    nacks++;
+                }
+        gossip_advance(g);
+    }
+    assert_int_equal(nacks, 1);
+    gossip_free(g);
+}
+
 static void member_table_is_bounded(void **state)
 {
     (void)state;
@@ -937,6 +1094,9 @@ int main(void)
         cmocka_unit_test(hostile_input_is_ignored),
         cmocka_unit_test(deadline_driven_ticks),
         cmocka_unit_test(stalled_probe_waits_for_helpers),
+        cmocka_unit_test(refused_probe_ends_early_only_when_every_check_refused),
+        cmocka_unit_test(refusal_about_a_live_member_is_harmless),
+        cmocka_unit_test(helper_nacks_at_once_on_refusal),
         cmocka_unit_test(member_table_is_bounded),
         cmocka_unit_test(config_is_checked),
         cmocka_unit_test(deterministic_given_seed),

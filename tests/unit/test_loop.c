@@ -1011,6 +1011,81 @@ static void udp_round_trip(void **state)
     loop_destroy(x.h.l);
 }
 
+/* A datagram to a port nobody listens on comes back as ICMP port unreachable: reported with the
+ * destination it was sent to. The pending socket error that IP_RECVERR also leaves behind must
+ * not cost the next datagram, sent to a live peer before the loop has read the error. */
+struct udp_refused {
+    struct h h;
+    struct loop_udp *a, *b;
+    struct loop_addr dead;
+    int refused;
+    bool refused_dead;
+    int a_got;
+};
+
+static void udp_refused_cb(struct loop_udp *u, const struct loop_addr *to, void *ctx)
+{
+    (void)u;
+    struct udp_refused *x = ctx;
+    x->refused++;
+    x->refused_dead = loop_addr_equal(to, &x->dead);
+    if (x->a_got)
+        x->h.done = true;
+}
+
+static void udp_refused_a(struct loop_udp *u, const uint8_t *data, size_t len,
+                          const struct loop_addr *from, void *ctx)
+{
+    (void)u;
+    (void)data;
+    (void)len;
+    (void)from;
+    struct udp_refused *x = ctx;
+    x->a_got++;
+    if (x->refused)
+        x->h.done = true;
+}
+
+static void udp_refused_b(struct loop_udp *u, const uint8_t *data, size_t len,
+                          const struct loop_addr *from, void *ctx)
+{
+    (void)data;
+    (void)len;
+    (void)ctx;
+    assert_int_equal(loop_udp_send(u, from, "world", 5), 0);
+}
+
+static void udp_refused_reports_destination(void **state)
+{
+    (void)state;
+    struct udp_refused x;
+    memset(&x, 0, sizeof x);
+    h_init(&x.h);
+    char err[160] = "";
+    /* A port that was just free: bound, read back, closed. */
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    x.dead.len = sizeof x.dead.ss;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&x.dead.ss, &x.dead.len), 0);
+    close(fd);
+
+    x.a = loop_udp_bind(x.h.l, "127.0.0.1:0", 0, udp_refused_a, &x, err, sizeof err);
+    assert_non_null(x.a);
+    x.b = loop_udp_bind(x.h.l, "127.0.0.1:0", 0, udp_refused_b, &x, err, sizeof err);
+    assert_non_null(x.b);
+    assert_int_equal(loop_udp_on_refused(x.a, udp_refused_cb), 0);
+    assert_int_equal(loop_udp_send(x.a, &x.dead, "hello", 5), 0);
+    /* Loopback answers within the send; the error is pending now. */
+    assert_int_equal(loop_udp_send(x.a, loop_udp_addr(x.b), "hello", 5), 0);
+    h_run(&x.h);
+    assert_int_equal(x.refused, 1);
+    assert_true(x.refused_dead);
+    assert_int_equal(x.a_got, 1);
+    loop_destroy(x.h.l);
+}
+
 /* ---- signals ---- */
 
 struct sig {
@@ -1123,6 +1198,7 @@ int main(void)
         cmocka_unit_test(listen_errors_are_clear),
         cmocka_unit_test(destroy_closes_everything),
         cmocka_unit_test(udp_round_trip),
+        cmocka_unit_test(udp_refused_reports_destination),
         cmocka_unit_test(signal_arrives_through_signalfd),
         cmocka_unit_test(addr_parse_and_format),
     };
