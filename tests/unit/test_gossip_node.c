@@ -214,6 +214,17 @@ static void killed_node_is_marked_failed(void **state)
     f->n[2] = NULL;
     const uint8_t want[2] = {2, GOSSIP_STATE_DEAD};
     assert_true(run_until(f, others_see, want));
+    /* Its host (this one) answered the pings with ICMP port unreachable and refused the TCP
+     * fallback; the glue handed both to the cores, and some probe ended on them alone. */
+    uint64_t refusals = 0, refused_probes = 0;
+    for (int i = 0; i < 2; i++) {
+        struct gossip_stats st;
+        gossip_stats(gossip_node_core(f->n[i]), &st);
+        refusals += st.refusals;
+        refused_probes += st.probes_refused;
+    }
+    assert_true(refusals > 0);
+    assert_true(refused_probes > 0);
 }
 
 static bool left_cb(struct fixture *f, const void *arg)
