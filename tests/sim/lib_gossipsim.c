@@ -1,5 +1,6 @@
 /* lib_gossipsim.c — the gossip simulator's world: PRNG, virtual clock, event heap and faulty
- * network. Everything is a pure function of the seed, so any failing run replays exactly. */
+ * network (loss, delay, partitions, stalls, refusing hosts). Everything is a pure function of the
+ * seed, so any failing run replays exactly. */
 #include "sim/lib_gossipsim.h"
 
 #include <stdarg.h>
@@ -124,6 +125,44 @@ bool gossipsim_reachable(const struct gossipsim_world *w, int a, int b)
     return !w->node[a].down && !w->node[b].down && w->node[a].group == w->node[b].group;
 }
 
+/* The refusal's way back leaves the host at `from_at`. Its delay is drawn here, only ever for a
+ * refusal, so a run in which nothing refuses draws exactly what it drew before refusals existed. */
+static int queueRefusal(struct gossipsim_world *w, int host, int sender, bool stream, uint64_t conn,
+                        uint64_t from_at)
+{
+    uint32_t span = w->delay_max_ms - w->delay_min_ms + 1;
+    uint64_t back = w->delay_min_ms + gossipsim_rng_below(&w->rng, span);
+    struct gossipsim_ev ev = {.at = from_at + back, .kind = GOSSIPSIM_EV_REFUSED, .stream = stream,
+                              .from = host, .to = sender, .conn = conn};
+    return heapPush(w, ev);
+}
+
+int gossipsim_refuse(struct gossipsim_world *w, int host, int sender, bool stream, uint64_t conn)
+{
+    if (w->node[sender].down || w->node[host].group != w->node[sender].group) {
+        w->stats.cut++;
+        return 0;
+    }
+    uint64_t there = w->delay_max_ms;
+    if (!stream) {
+        uint32_t span = w->delay_max_ms - w->delay_min_ms + 1;
+        there = w->delay_min_ms + gossipsim_rng_below(&w->rng, span);
+    }
+    if (w->node[host].down)
+        w->stats.refused++;
+    else
+        w->stats.refused_live++;
+    return queueRefusal(w, host, sender, stream, conn, w->now + there);
+}
+
+/* A paused process keeps its socket: its host answers nothing on its behalf. */
+static bool refusesLive(struct gossipsim_world *w, int to)
+{
+    const struct gossipsim_node_net *n = &w->node[to];
+    return n->refuse_permille > 0 && !n->down && n->stalled_until <= w->now &&
+           gossipsim_rng_chance(&w->rng, n->refuse_permille);
+}
+
 int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, uint64_t conn,
                    uint8_t tag, const void *data, size_t len)
 {
@@ -138,13 +177,21 @@ int gossipsim_send(struct gossipsim_world *w, int from, int to, bool stream, uin
     bool lost = !stream && gossipsim_rng_chance(&w->rng, w->loss_permille);
     uint32_t span = w->delay_max_ms - w->delay_min_ms + 1;
     uint64_t delay = w->delay_min_ms + gossipsim_rng_below(&w->rng, span);
-    if (!gossipsim_reachable(w, from, to)) {
+    /* A down node whose host refuses is still a destination: the packet travels, and its arrival
+     * is answered (gossipsim_pop), or the node is back by then and takes it. */
+    const struct gossipsim_node_net *dst = &w->node[to];
+    bool host_up = !dst->down || dst->refuses;
+    if (w->node[from].down || !host_up || w->node[from].group != dst->group) {
         w->stats.cut++;
         return 0;
     }
     if (lost) {
         w->stats.lost++;
         return 0;
+    }
+    if (!stream && refusesLive(w, to)) {
+        w->stats.refused_live++;
+        return queueRefusal(w, to, from, false, conn, w->now + delay);
     }
     /* A stream keeps its bytes in order: a fixed delay plus the FIFO tie-break does that. */
     if (stream)
@@ -175,10 +222,22 @@ bool gossipsim_pop(struct gossipsim_world *w, uint64_t until, struct gossipsim_e
             ev.held = false;
         }
         /* Datagrams already on the wire still arrive after their sender dies: only the
-         * receiver's death or a partition between the two stops them. */
-        if (dst->down || (ev.kind == GOSSIPSIM_EV_PACKET && w->node[ev.from].group != dst->group)) {
-            if (ev.kind == GOSSIPSIM_EV_PACKET)
+         * receiver's death or a partition between the two stops them. A refusal crosses the
+         * network the same way, from the refusing host (from) back to the sender (to). */
+        bool crosses = ev.kind == GOSSIPSIM_EV_PACKET || ev.kind == GOSSIPSIM_EV_REFUSED;
+        if (crosses && w->node[ev.from].group != dst->group) {
+            w->stats.cut++;
+            free(ev.data);
+            continue;
+        }
+        if (dst->down) {
+            if (ev.kind == GOSSIPSIM_EV_PACKET && dst->refuses) {
+                /* Whether or not its sender still runs: a down sender is told nothing, later. */
+                w->stats.refused++;
+                (void)queueRefusal(w, ev.to, ev.from, ev.stream, ev.conn, w->now); /* no memory: lost */
+            } else if (crosses) {
                 w->stats.cut++;
+            }
             free(ev.data);
             continue;
         }

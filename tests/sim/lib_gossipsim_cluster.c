@@ -123,7 +123,9 @@ int gossipsim_cluster_init(struct gossipsim_cluster *c, int n, uint64_t seed, bo
     c->node = calloc((size_t)n, sizeof *c->node);
     c->armed = malloc((size_t)n * sizeof *c->armed);
     c->deaths_about = calloc((size_t)n, sizeof *c->deaths_about);
-    if (c->node == NULL || c->armed == NULL || c->deaths_about == NULL) {
+    c->watch = calloc((size_t)n, sizeof *c->watch);
+    c->ticking = -1;
+    if (c->node == NULL || c->armed == NULL || c->deaths_about == NULL || c->watch == NULL) {
         gossipsim_cluster_free(c);
         return -1;
     }
@@ -141,7 +143,9 @@ void gossipsim_cluster_free(struct gossipsim_cluster *c)
     free(c->node);
     free(c->armed);
     free(c->deaths_about);
+    free(c->watch);
     c->deaths_about = NULL;
+    c->watch = NULL;
     buf_free(&c->enc);
     gossipsim_world_free(&c->w);
     c->node = NULL;
@@ -190,6 +194,21 @@ static void stopNode(struct gossipsim_cluster *c, int i)
     c->armed[i] = UINT64_MAX;
 }
 
+/* The world refuses datagrams to a live node at its refuse_permille; a connect is refused here at
+ * the same rate, but only one that carries a probe's TCP fallback ping: that is where a refusal
+ * can end a probe early. A refused push-pull would only delay anti-entropy, which the scenarios'
+ * convergence bounds do not allow for. */
+static bool refuseConnect(struct gossipsim_cluster *c, int to, const struct gossip_packet *p)
+{
+    const struct gossipsim_node_net *n = &c->w.node[to];
+    if (n->refuse_permille == 0 || n->down || n->stalled_until > c->w.now)
+        return false;
+    for (uint32_t m = 0; m < p->n_msgs; m++)
+        if (p->msgs[m].type != GOSSIP_MSG_PING)
+            return false;
+    return gossipsim_rng_chance(&c->w.rng, n->refuse_permille);
+}
+
 static void sendPacket(struct gossipsim_cluster *c, int i, const struct gossip_packet *p)
 {
     buf_clear(&c->enc);
@@ -236,16 +255,21 @@ static void sendPacket(struct gossipsim_cluster *c, int i, const struct gossip_p
         tag = 1;
         c->corrupted++;
     }
+    bool refused = tcp && p->conn == 0 && refuseConnect(c, to, p);
     if (c->w.trace) {
         char what[600];
         size_t k = 0;
         what[0] = '\0';
         for (uint32_t m = 0; m < p->n_msgs && k + 40 < sizeof what; m++)
             k += describe(what + k, sizeof what - k, &p->msgs[m]);
-        gossipsim_tracef(&c->w, "node%d -> node%d %s%s %zuB%s", i, to, tcp ? "tcp" : "udp",
-                         tag ? " CORRUPTED" : "", c->enc.len, what);
+        gossipsim_tracef(&c->w, "node%d -> node%d %s%s%s %zuB%s", i, to, tcp ? "tcp" : "udp",
+                         tag ? " CORRUPTED" : "", refused ? " CONNECT-REFUSED" : "", c->enc.len, what);
     }
-    if (gossipsim_send(&c->w, i, to, tcp, id, tag, c->enc.data, c->enc.len) != 0)
+    if (c->refused_probe_bound_ms)
+        gossipsim_watch_sent(c, i, to, p, tag != 0);
+    int out = refused ? gossipsim_refuse(&c->w, to, i, true, id)
+                      : gossipsim_send(&c->w, i, to, tcp, id, tag, c->enc.data, c->enc.len);
+    if (out != 0)
         gossipsim_failf(c, "out of memory sending a packet");
 }
 
@@ -298,6 +322,8 @@ static void drain(struct gossipsim_cluster *c, int i)
         onEvent(c, i, &rd.events[k]);
     bool done = rd.leave_done;
     gossip_advance(g);
+    if (c->refused_probe_bound_ms)
+        gossipsim_watch_settled(c, i);
     if (done) {
         if (!c->node[i].leaving) {
             gossipsim_failf(c, "node%d reported leave_done without leaving", i);
@@ -377,6 +403,7 @@ int gossipsim_start(struct gossipsim_cluster *c, int i)
         return -1;
     }
     c->w.node[i].down = false;
+    c->w.node[i].refuses = false;
     c->node[i].killed = false;
     c->node[i].stable_since = c->w.now;
     drain(c, i);
@@ -394,11 +421,12 @@ void gossipsim_join(struct gossipsim_cluster *c, int i, int j)
     arm(c, i);
 }
 
-void gossipsim_kill(struct gossipsim_cluster *c, int i)
+void gossipsim_kill(struct gossipsim_cluster *c, int i, bool refuses)
 {
-    gossipsim_tracef(&c->w, "node%d killed", i);
+    gossipsim_tracef(&c->w, "node%d killed%s", i, refuses ? ", its host refuses" : ", silent");
     c->node[i].killed = true;
     stopNode(c, i);
+    c->w.node[i].refuses = refuses;
 }
 
 void gossipsim_leave(struct gossipsim_cluster *c, int i)
@@ -433,6 +461,31 @@ void gossipsim_set_groups(struct gossipsim_cluster *c, const int *groups)
     gossipsim_tracef(&c->w, groups ? "partition" : "partition healed");
 }
 
+/* What the agent's glue does with an ICMP port unreachable or an ECONNREFUSED: tell the core
+ * which address refused. A stream the node accepted is not its connect: the peer's host resets
+ * it, and the glue reports nothing (node.c: outbound streams only). */
+static void onRefused(struct gossipsim_cluster *c, const struct gossipsim_ev *ev)
+{
+    int i = ev->to;
+    struct gossip *g = c->node[i].g;
+    if (g == NULL)
+        return;
+    const char *now = c->w.node[ev->from].down ? "down" : "up: spurious or stale";
+    if (ev->stream && STREAM_INITIATOR(ev->conn) != i) {
+        c->refusals_reset++;
+        gossipsim_tracef(&c->w, "node%d: stream %llu reset by node%d's host (%s)", i,
+                         (unsigned long long)ev->conn, ev->from, now);
+        return;
+    }
+    c->refusals++;
+    gossipsim_tracef(&c->w, "node%d <- node%d's host: %s refused (node%d %s)", i, ev->from,
+                     ev->stream ? "tcp connect" : "udp datagram", ev->from, now);
+    struct gossip_addr a = gossipsim_addr(ev->from);
+    gossip_refused(g, &a, ev->stream ? GOSSIP_TCP : GOSSIP_UDP);
+    drain(c, i);
+    arm(c, i);
+}
+
 void gossipsim_run(struct gossipsim_cluster *c, uint64_t until)
 {
     struct gossipsim_ev ev;
@@ -443,8 +496,12 @@ void gossipsim_run(struct gossipsim_cluster *c, uint64_t until)
                 continue; /* superseded by an earlier wake-up, or the node is gone */
             c->armed[i] = UINT64_MAX;
             gossip_tick(c->node[i].g, c->w.now);
+            c->ticking = i;
             drain(c, i);
+            c->ticking = -1;
             arm(c, i);
+        } else if (ev.kind == GOSSIPSIM_EV_REFUSED) {
+            onRefused(c, &ev);
         } else {
             deliver(c, &ev);
             free(ev.data);

@@ -20,6 +20,18 @@ struct gossipsim_node {
     struct gossip_wire_counters rx;
 };
 
+/* A probe of a killed node whose host refuses, followed from its ping to its end
+ * (lib_gossipsim_watch.c). */
+struct gossipsim_probe_watch {
+    bool active;
+    bool exempt; /* a helper it asked was down, or one of its datagrams was corrupted: a nack is
+                    missing and the probe rightly waits out its period */
+    int target;
+    uint32_t seq;
+    uint64_t start;
+    uint64_t failed_before; /* the prober's probes_failed when the probe began */
+};
+
 struct gossipsim_cluster {
     struct gossipsim_world w;
     struct gossip_config base; /* every node's config but name, addr, tags and seed */
@@ -35,6 +47,16 @@ struct gossipsim_cluster {
      * stable (no partition change, no start) this long; the scenario sets it from the config. */
     uint64_t grace_ms;
     uint32_t *deaths_about; /* FAILED events about each node, summed over observers */
+    uint64_t refusals;       /* refusal events handed to a core (gossip_refused) */
+    uint64_t refusals_reset; /* refusals on a stream the node had accepted: a reset, not reported */
+    /* Opt-in (0: off): a probe of a killed refusing node must end in suspicion within this many
+     * ms of its ping, unless exempt; every probe ending is checked (lib_gossipsim_watch.c). */
+    uint64_t refused_probe_bound_ms;
+    struct gossipsim_probe_watch *watch; /* per prober */
+    uint64_t probes_watched;   /* ended within the bound as required */
+    uint64_t probes_exempt;
+    uint64_t refused_probe_max_ms; /* the longest watched probe */
+    int ticking; /* node whose timer is being handled now (its sends are probe starts), or -1 */
     uint64_t transient_failed; /* FAILED events about a leaver before its leave reached them */
     bool failed;
     char why[512];
@@ -59,8 +81,10 @@ int gossipsim_index_of_addr(const struct gossipsim_cluster *c, const struct goss
 int gossipsim_start(struct gossipsim_cluster *c, int i);
 /* Node i joins node j (push-pull over a stream). */
 void gossipsim_join(struct gossipsim_cluster *c, int i, int j);
-/* Stops node i's process: its core is gone, the network drops everything to and from it. */
-void gossipsim_kill(struct gossipsim_cluster *c, int i);
+/* Stops node i's process: its core is gone. refuses: its host stays up and answers what reaches
+ * it with "port unreachable" (a crashed or stopped agent); otherwise the network drops everything
+ * to and from it (the host is down or cut off). */
+void gossipsim_kill(struct gossipsim_cluster *c, int i, bool refuses);
 void gossipsim_leave(struct gossipsim_cluster *c, int i);
 /* A paused process (SIGSTOP): no timers run, inbound datagrams wait in its socket buffer. */
 void gossipsim_stall(struct gossipsim_cluster *c, int i);
@@ -73,6 +97,12 @@ uint8_t gossipsim_view(const struct gossipsim_cluster *c, int i, int j);
 
 /* Runs every event due up to `until` (virtual ms). Stops early once a failure is recorded. */
 void gossipsim_run(struct gossipsim_cluster *c, uint64_t until);
+
+/* lib_gossipsim_watch.c: the cluster's hooks. sent: node i hands packet p (to node `to`,
+ * corrupted on purpose or not) to the network; settled: node i's core has just been drained. */
+void gossipsim_watch_sent(struct gossipsim_cluster *c, int i, int to, const struct gossip_packet *p,
+                          bool corrupted);
+void gossipsim_watch_settled(struct gossipsim_cluster *c, int i);
 
 /* The state observer must hold about node j, or 0 for "don't care". */
 typedef uint8_t (*gossipsim_want_fn)(const struct gossipsim_cluster *c, int observer, int j,

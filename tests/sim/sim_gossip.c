@@ -270,7 +270,7 @@ static bool scKill(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     int most = c->n / 3 < 3 ? c->n / 3 : 3;
     int k = 1 + (int)gossipsim_rng_below(r, (uint32_t)(most > 1 ? most : 1));
     for (int x = 0; x < k; x++)
-        gossipsim_kill(c, pickOther(r, c, -1));
+        gossipsim_kill(c, pickOther(r, c, -1), false);
     uint64_t took;
     if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), lossy ? wantKilledDeadLive : wantKilledDead,
                        "killed nodes marked failed by every live node", &took))
@@ -435,7 +435,7 @@ static bool scRestart(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     if (!joinAll(c, r, 0))
         return false;
     int x = pickOther(r, c, -1);
-    gossipsim_kill(c, x);
+    gossipsim_kill(c, x, false);
     if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), wantKilledDead,
                        "killed node marked failed everywhere", NULL))
         return false;
