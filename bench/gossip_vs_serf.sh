@@ -22,6 +22,12 @@
 #              afterwards every agent's own CLI must list N alive, or the row says so;
 #   fail       seconds from kill -9 of agent N (stamped just before the signal) until every other
 #              agent has logged "EventMemberFailed: nN";
+#   hang       seconds from SIGSTOP of agent N-2 (after the leave; N >= 4) until every agent
+#              but the three last has logged "EventMemberFailed: nN-2". A killed agent's host
+#              answers probes with ICMP port unreachable and refuses TCP, which tribune uses
+#              (tribune-gossip(7), FAILURE DETECTION) and memberlist does not; a stopped (hung)
+#              process keeps its socket open, so its host says nothing, as when a whole
+#              machine is gone: this column is plain SWIM + Lifeguard for both;
 #   leave      seconds from agent N-1 logging that it starts its graceful leave (tribune
 #              "Gracefully shutting down agent...", serf "Graceful leave triggered") until every
 #              remaining agent has logged "EventMemberLeave: nN-1";
@@ -224,7 +230,7 @@ rss_kib() { # PID...: "mean max"
     awk '{s += $1; if ($1 > m) m = $1} END {if (NR) printf "%d %d", s / NR, m; else print "- -"}'
 }
 
-ROW='%-4s %-8s %9s %9s %9s %9s %7s %8s %8s %7s  %s\n'
+ROW='%-4s %-8s %9s %9s %9s %9s %9s %7s %8s %8s %7s  %s\n'
 # run IMPL N: one run; sets ROWVAL to its row (fields as in the header, then a note). Not run in
 # a subshell, so that PID stays the record of what the exit trap must stop.
 run() {
@@ -233,7 +239,7 @@ run() {
     start "$impl" "$i"; ids+=("$i"); pids+=("${PID["$impl $i"]}"); logs+=("$(logf "$impl" "$i")")
   done
   if ! wait_all is_up "$impl" - -- "${ids[@]}"; then
-    ROWVAL=$(printf "$ROW" "$n" "$impl" - - - - - - - - "agents did not start")
+    ROWVAL=$(printf "$ROW" "$n" "$impl" - - - - - - - - - "agents did not start")
     stop_all "$impl" "$n"; return
   fi
   local j0=$EPOCHREALTIME
@@ -266,7 +272,17 @@ run() {
     lv=$(wait_seen EventMemberLeave 1 "n$((n - 1))" "$t0" "${logs[@]:0:n-2}")
   fi
   wait "$lpid"
-  ROWVAL=$(printf "$ROW" "$n" "$impl" "$conv" "$fail" "$lv" "$udp" "$pkts" ${rss% *} ${rss#* } "$joins" "$note")
+
+  # hang: agent N-2 stops (SIGSTOP) instead of dying: its socket stays open, so its host sends
+  # no "port unreachable" and detection is SWIM's alone. Needs an observer left: N >= 4.
+  local hang="-"
+  if ((n >= 4)); then
+    local h=$EPOCHREALTIME
+    kill -STOP "${PID["$impl $((n - 2))"]}"
+    hang=$(wait_seen EventMemberFailed 1 "n$((n - 2))" "$h" "${logs[@]:0:n-3}")
+    ((VERBOSE > 1)) && echo "#   hang phases: $(fail_phases "$h" "n$((n - 2))" "${logs[@]:0:n-3}")"
+  fi
+  ROWVAL=$(printf "$ROW" "$n" "$impl" "$conv" "$fail" "$hang" "$lv" "$udp" "$pkts" ${rss% *} ${rss#* } "$joins" "$note")
   stop_all "$impl" "$n"
 }
 stop_all() { # IMPL N
@@ -292,7 +308,7 @@ median() {
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "tribune $("$T" version | head -n 1 | tr -d '\n'), serf $(serf version | head -n 1) (Debian $(dpkg-query -W -f='${Version}' serf 2>/dev/null))"
 echo "loopback, $(nproc) CPUs, logs at info stamped on arrival, starts spread over 1 s, joins ${JOIN_GAP_MS} ms apart, UDP window ${REST}s after ${SETTLE}s, timeout ${TIMEOUT}s, runs $RUNS (median), load $(load)"
-printf "$ROW" N impl converge fail leave "udp B/s" "pkt/s" "rss KiB" "rss max" joins ""
+printf "$ROW" N impl converge fail hang leave "udp B/s" "pkt/s" "rss KiB" "rss max" joins ""
 for n in $SIZES; do
   for impl in tribune serf; do
     rows=()
@@ -303,7 +319,7 @@ for n in $SIZES; do
     done
     if ((RUNS == 1)); then echo "${rows[0]}"; continue; fi
     cols=()
-    for c in 3 4 5 6 7 8 9 10; do
+    for c in 3 4 5 6 7 8 9 10 11; do
       cols+=("$(printf '%s\n' "${rows[@]}" | awk -v c="$c" '{print $c}' | median)")
     done
     printf "$ROW" "$n" "$impl" "${cols[@]}" ""
