@@ -1,5 +1,6 @@
 /* fuzz_gossip_core.c — libFuzzer target for the pure gossip core: input bytes are a script of
- * decoded messages (from a small name pool, so they collide), ticks, joins, leaves and tag changes.
+ * decoded messages (from a small name pool, so they collide), ticks, joins, leaves, tag changes
+ * and refusals.
  * After every step the core's invariants must hold: it never crashes, never forgets itself, never
  * lowers its own incarnation, stays alive unless leaving, never hands out an oversized datagram,
  * and a tick always leaves its next deadline in the future. */
@@ -210,6 +211,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memset(m.u.err.text, 'e', sizeof m.u.err.text); /* unterminated on purpose */
             gossip_recv(g, &p);
             break;
+        case 14: { /* a host's "nothing listens here", about any address, by any transport */
+            struct gossip_addr a = addr_of(next(&s));
+            gossip_refused(g, &a, (uint8_t)(next(&s) % 4));
+            break;
+        }
         default:
             m.type = next(&s); /* any type byte, any body */
             gossip_recv(g, &p);
