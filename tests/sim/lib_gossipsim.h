@@ -48,7 +48,8 @@ struct gossipsim_node_net {
     bool down;              /* killed: sends nothing, receives nothing */
     bool refuses;           /* down, but its host is up: what reaches it is refused, not lost */
     /* While up: this share of the datagrams sent to it is dropped and refused instead (a stale
-     * ICMP, an agent restarting, a firewall REJECT rule). Never while stalled: a paused process
+     * ICMP, an agent restarting, a firewall REJECT rule), and lib_gossipsim_cluster refuses as
+     * many connects carrying a probe's TCP fallback ping. Never while stalled: a paused process
      * keeps its socket open. */
     uint32_t refuse_permille;
     int group;              /* partition side: packets cross only within one group */

@@ -314,8 +314,12 @@ static void drain(struct gossipsim_cluster *c, int i)
 {
     struct gossip *g = c->node[i].g;
     struct gossip_ready rd;
-    if (g == NULL || !gossip_ready(g, &rd))
+    if (g == NULL || !gossip_ready(g, &rd)) {
+        /* A probe may end with nothing to send (a repeated confirmation of a suspicion). */
+        if (g != NULL && c->refused_probe_bound_ms)
+            gossipsim_watch_settled(c, i);
         return;
+    }
     for (size_t k = 0; k < rd.n_packets && !c->failed; k++)
         sendPacket(c, i, &rd.packets[k]);
     for (size_t k = 0; k < rd.n_events && !c->failed; k++)

@@ -53,7 +53,9 @@ struct gossipsim_cluster {
      * ms of its ping, unless exempt; every probe ending is checked (lib_gossipsim_watch.c). */
     uint64_t refused_probe_bound_ms;
     struct gossipsim_probe_watch *watch; /* per prober */
-    uint64_t probes_watched;   /* ended within the bound as required */
+    uint64_t probes_watched; /* ended within the bound as required */
+    /* Watched probes exempted, plus ping-reqs sent to a down helper by any probe (one that fails
+     * then waits out its period, which delays its prober's next probe). */
     uint64_t probes_exempt;
     uint64_t refused_probe_max_ms; /* the longest watched probe */
     int ticking; /* node whose timer is being handled now (its sends are probe starts), or -1 */

@@ -10,6 +10,15 @@ static bool refusingDead(const struct gossipsim_cluster *c, int j)
     return j >= 0 && c->node[j].killed && c->w.node[j].refuses;
 }
 
+static void exempt(struct gossipsim_cluster *c, struct gossipsim_probe_watch *w)
+{
+    if (w && w->exempt)
+        return;
+    c->probes_exempt++;
+    if (w)
+        w->exempt = true;
+}
+
 void gossipsim_watch_sent(struct gossipsim_cluster *c, int i, int to, const struct gossip_packet *p,
                           bool corrupted)
 {
@@ -27,14 +36,16 @@ void gossipsim_watch_sent(struct gossipsim_cluster *c, int i, int to, const stru
             gossip_stats(c->node[i].g, &st);
             *w = (struct gossipsim_probe_watch){.active = true, .target = to, .seq = msg->u.ping.seq,
                                                 .start = c->w.now, .failed_before = st.probes_failed};
-        } else if (msg->type == GOSSIP_MSG_PING_REQ && w->active && msg->u.ping_req.seq == w->seq) {
+        } else if (msg->type == GOSSIP_MSG_PING_REQ) {
             /* A helper that is down can neither nack nor be blamed on us: the probe waits out its
-             * period and counts the nack missing, as Lifeguard says it should. */
-            if (!gossipsim_running(c, to) || corrupted)
-                w->exempt = true;
+             * period and counts the nack missing, as Lifeguard says it should. Counted for any
+             * probe, watched or not: a probe that waits out its period delays the next one. */
+            bool mine = w->active && msg->u.ping_req.seq == w->seq;
+            if (!gossipsim_running(c, to) || (mine && corrupted))
+                exempt(c, mine ? w : NULL);
         } else if (msg->type == GOSSIP_MSG_NACK && corrupted && c->watch[to].active &&
                    msg->u.nack.seq == c->watch[to].seq) {
-            c->watch[to].exempt = true;
+            exempt(c, &c->watch[to]);
         }
     }
 }
@@ -54,10 +65,8 @@ void gossipsim_watch_settled(struct gossipsim_cluster *c, int i)
         return;
     w->active = false;
     uint64_t took = c->w.now - w->start;
-    if (w->exempt) {
-        c->probes_exempt++;
+    if (w->exempt)
         return;
-    }
     c->probes_watched++;
     if (took > c->refused_probe_max_ms)
         c->refused_probe_max_ms = took;

@@ -1,5 +1,6 @@
-/* sim_gossip.c — seeded gossip scenarios (join, kill, loss, stall, leave, partition) for 3 to 200
- * nodes, each property checked within a bound derived from the gossip parameters. */
+/* sim_gossip.c — seeded gossip scenarios (join, kill, loss, stall, leave, partition, restart) for 3
+ * to 200 nodes, silent and refusing deaths, each property checked within a bound derived from the
+ * gossip parameters. */
 /* Usage: sim_gossip -seeds N [-from S] | -seed S [-trace] [-scenario NAME] [-n NODES] [-v]
  * Every packet goes through the real wire codec; a failure prints the seed and its replay. */
 #include <math.h>
@@ -84,6 +85,62 @@ static uint64_t failBound(const struct gossip_config *c, int n)
 {
     uint64_t period = (uint64_t)c->probe_interval_ms * c->awareness_max;
     return 2 * (uint64_t)n * period + suspMax(c, n) + spread(c, n) + 2000;
+}
+
+/* The same death when every victim's host refuses, without loss. A probe of a victim then
+ * waits for nothing: its ping is refused within 2*Dmax (there and back), its ping-reqs go out at
+ * once, and each helper's own ping is refused and its nack back within 4*Dmax more; the TCP
+ * fallback (a stream's fixed Dmax there) is refused in parallel. So the probe ends in suspicion
+ * by 6*Dmax after its ping (refusedProbeBound, checked probe by probe), where silently it waits
+ * out its period, probe_interval * (score+1). Every other probe ends within its interval: a live
+ * target answers, at worst over TCP by probe_timeout + 2*Dmax < probe_interval, as a stream is
+ * never lost. That holds unless a helper asked is itself dead, or a datagram of a watched probe
+ * is corrupted, or a prober's score is already raised at the kill: each of those lets a probe
+ * wait out a stretched period, and the run then claims only failBound. Otherwise every live
+ * member keeps the cadence of one probe per interval, its round robin reaches the victim within
+ * two cycles (2n intervals, as in failBound, but without the awareness stretch), that probe ends
+ * within 6*Dmax, and the member's own suspicion runs at most suspMax: each member declares the
+ * victim itself, with no term for spreading the verdict. 50 ms covers the core's integer
+ * arithmetic of the suspicion timeout against ours. */
+static uint64_t refusedProbeBound(const struct gossipsim_world *w)
+{
+    return 6 * (uint64_t)w->delay_max_ms;
+}
+
+static uint64_t refusedFailBound(const struct gossip_config *c, int n, const struct gossipsim_world *w)
+{
+    return 2 * (uint64_t)n * c->probe_interval_ms + refusedProbeBound(w) + suspMax(c, n) + 50;
+}
+
+/* Refusal choices come from their own stream, so that everything a seed drew before refusals
+ * existed (sizes, victims, delays, losses) is drawn alike, and a run in which nothing refuses
+ * replays exactly as it did. */
+static void refuseRng(const struct gossipsim_cluster *c, struct gossipsim_rng *rf)
+{
+    gossipsim_rng_seed(rf, c->seed ^ 0x7ef05edca11ull);
+}
+
+/* Half the runs get spurious refusals about live nodes (a stale ICMP, an agent restarting, a
+ * firewall REJECT rule): every host refuses 1-5% of what reaches it, and in half of those one
+ * host 30%, which makes early-ended probes of a live member likely enough to be seen. `spare`
+ * (a node to be stalled) gets none: its process is paused, its socket open. Returns the flaky
+ * host or -1. */
+static int refuseLive(struct gossipsim_cluster *c, struct gossipsim_rng *rf, int spare)
+{
+    if (gossipsim_rng_below(rf, 2) == 0)
+        return -1;
+    uint32_t base = 10 + gossipsim_rng_below(rf, 41);
+    for (int i = 0; i < c->n; i++)
+        c->w.node[i].refuse_permille = i == spare ? 0 : base;
+    int flaky = -1;
+    if (gossipsim_rng_below(rf, 2) == 1) {
+        do
+            flaky = (int)gossipsim_rng_below(rf, (uint32_t)c->n);
+        while (flaky == spare);
+        c->w.node[flaky].refuse_permille = 300;
+    }
+    gossipsim_tracef(&c->w, "spurious refusals: %u permille, flaky host %d", base, flaky);
+    return flaky;
 }
 
 /* ---- what every node should believe ---- */
@@ -179,30 +236,40 @@ static uint64_t checkStep(int n)
     return n <= 20 ? 100 : n <= 60 ? 250 : 500;
 }
 
+/* Runs until every node agrees with want (true) or deadline (false); the last check is at the
+ * deadline itself, so an agreement reached by then is never missed. */
+static bool reachedBy(struct gossipsim_cluster *c, uint64_t deadline, gossipsim_want_fn want)
+{
+    uint64_t step = checkStep(c->n);
+    for (;;) {
+        if (c->failed)
+            return false;
+        if (agree(c, want, NULL, 0))
+            return true;
+        if (c->w.now >= deadline)
+            return false;
+        uint64_t next = c->w.now + step;
+        gossipsim_run(c, next < deadline ? next : deadline);
+    }
+}
+
 /* Runs until every node agrees with want, or deadline. Records a failure naming what differs. */
 static bool runUntilAgree(struct gossipsim_cluster *c, uint64_t deadline, gossipsim_want_fn want,
                           const char *what, uint64_t *took)
 {
     uint64_t start = c->w.now;
-    uint64_t step = checkStep(c->n);
-    for (;;) {
-        if (c->failed)
-            return false;
-        if (agree(c, want, NULL, 0)) {
-            if (took)
-                *took = c->w.now - start;
-            return true;
-        }
-        if (c->w.now >= deadline) {
-            char why[256];
-            agree(c, want, why, sizeof why);
-            gossipsim_failf(c, "%s not reached within %llums: %s", what,
-                            (unsigned long long)(deadline - start), why);
-            return false;
-        }
-        uint64_t next = c->w.now + step;
-        gossipsim_run(c, next < deadline ? next : deadline);
+    if (reachedBy(c, deadline, want)) {
+        if (took)
+            *took = c->w.now - start;
+        return true;
     }
+    if (!c->failed) {
+        char why[256];
+        agree(c, want, why, sizeof why);
+        gossipsim_failf(c, "%s not reached within %llums: %s", what,
+                        (unsigned long long)(deadline - start), why);
+    }
+    return false;
 }
 
 /* Runs for d ms; every step the property must hold. */
@@ -259,7 +326,28 @@ static int pickOther(struct gossipsim_rng *r, const struct gossipsim_cluster *c,
     return j;
 }
 
-static bool scKill(struct gossipsim_cluster *c, struct gossipsim_rng *r)
+/* Sum of every running core's counters: refusals reported, probes ended early. */
+static void coreStats(const struct gossipsim_cluster *c, uint64_t *refusals, uint64_t *probes_refused)
+{
+    *refusals = *probes_refused = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (!gossipsim_running(c, i))
+            continue;
+        struct gossip_stats st;
+        gossip_stats(c->node[i].g, &st);
+        *refusals += st.refusals;
+        *probes_refused += st.probes_refused;
+    }
+}
+
+/* What a kill run claimed about refusing victims, for the summary. */
+struct killFigures {
+    bool claimed; /* the refusal bound applied and held */
+    uint64_t took;
+    uint64_t tight;
+};
+
+static bool scKill(struct gossipsim_cluster *c, struct gossipsim_rng *r, struct killFigures *fig)
 {
     /* Half the runs kill under 10% loss: the dead must still be found, the living never. */
     bool lossy = gossipsim_rng_below(r, 2) == 1;
@@ -267,22 +355,58 @@ static bool scKill(struct gossipsim_cluster *c, struct gossipsim_rng *r)
         c->w.loss_permille = 100;
     if (!joinAll(c, r, lossy ? pushPullPeriod(&c->base, c->n) : 0))
         return false;
+    /* Half the runs kill silently (host down or cut off); the others kill agents whose hosts stay
+     * up and refuse: every victim, or (one run in eight) each by its own coin. */
+    struct gossipsim_rng rf;
+    refuseRng(c, &rf);
+    uint32_t mode = gossipsim_rng_below(&rf, 8);
+    uint32_t raised = 0; /* the highest health score among the probers at the kill */
+    for (int i = 0; i < c->n; i++)
+        if (gossipsim_running(c, i) && gossip_health_score(c->node[i].g) > raised)
+            raised = gossip_health_score(c->node[i].g);
     int most = c->n / 3 < 3 ? c->n / 3 : 3;
     int k = 1 + (int)gossipsim_rng_below(r, (uint32_t)(most > 1 ? most : 1));
-    for (int x = 0; x < k; x++)
-        gossipsim_kill(c, pickOther(r, c, -1), false);
-    uint64_t took;
-    if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), lossy ? wantKilledDeadLive : wantKilledDead,
-                       "killed nodes marked failed by every live node", &took))
+    int refusing = 0;
+    for (int x = 0; x < k; x++) {
+        bool refuses = mode >= 4 && (mode < 7 || gossipsim_rng_below(&rf, 2) == 1);
+        refusing += refuses;
+        gossipsim_kill(c, pickOther(r, c, -1), refuses);
+    }
+    if (!lossy && refusing > 0)
+        c->refused_probe_bound_ms = refusedProbeBound(&c->w);
+    gossipsim_want_fn want = lossy ? wantKilledDeadLive : wantKilledDead;
+    uint64_t start = c->w.now;
+    uint64_t bound = failBound(&c->base, c->n);
+    uint64_t tight = refusedFailBound(&c->base, c->n, &c->w);
+    bool claim = !lossy && refusing == k && raised == 0 && tight < bound;
+    if (claim && !reachedBy(c, start + tight, want) && !c->failed && c->probes_exempt == 0) {
+        char why[256];
+        agree(c, want, why, sizeof why);
+        gossipsim_failf(c, "%d killed with refusing hosts, not all marked failed within %llums "
+                           "(2n intervals + 6*Dmax + suspMax): %s", k, (unsigned long long)tight, why);
+    }
+    if (!runUntilAgree(c, start + bound, want, "killed nodes marked failed by every live node", NULL))
         return false;
-    gossipsim_tracef(&c->w, "%d killed, all marked failed in %llums", k, (unsigned long long)took);
+    uint64_t took = c->w.now - start;
+    *fig = (struct killFigures){.claimed = claim && c->probes_exempt == 0, .took = took, .tight = tight};
+    gossipsim_tracef(&c->w, "%d killed (%d refusing), all marked failed in %llums (bound %llums%s)", k,
+                     refusing, (unsigned long long)took,
+                     (unsigned long long)(claim && c->probes_exempt == 0 ? tight : bound),
+                     claim && c->probes_exempt ? ", a probe had a dead helper" : "");
     int live = 0;
     for (int i = 0; i < c->n; i++)
         live += gossipsim_running(c, i);
     for (int j = 0; j < c->n; j++)
         if (c->node[j].killed && c->deaths_about[j] < (uint32_t)live)
             gossipsim_failf(c, "node%d is dead in every table but only %u of %d nodes reported it "
-                            "failed", j, c->deaths_about[j], live);
+                               "failed", j, c->deaths_about[j], live);
+    /* Without loss somebody probes each refusing victim, and hears its host say so. */
+    uint64_t reported, early;
+    coreStats(c, &reported, &early);
+    if (!lossy && refusing > 0 && (reported == 0 || c->probes_watched + c->probes_exempt == 0))
+        gossipsim_failf(c, "%d refusing victims, yet the cores counted %llu refusals and %llu probes of "
+                           "them were timed", refusing, (unsigned long long)reported,
+                        (unsigned long long)(c->probes_watched + c->probes_exempt));
     return !c->failed;
 }
 
@@ -292,6 +416,11 @@ static bool scLoss(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     /* Lost gossip is repaired at the latest by the periodic push-pull. */
     if (!joinAll(c, r, pushPullPeriod(&c->base, c->n)))
         return false;
+    /* Refusals about live members may end a probe early (direct ping and TCP fallback refused,
+     * every helper's nack in): a suspicion sooner, never a verdict sooner. */
+    struct gossipsim_rng rf;
+    refuseRng(c, &rf);
+    refuseLive(c, &rf, -1);
     /* Any FAILED event about a running node fails the run (checked as events arrive). */
     uint64_t d = c->n > 60 ? 30000 : 60000;
     return holdFor(c, d, wantRunningLive, "no live node dead under 10% loss");
@@ -312,6 +441,9 @@ static bool scStall(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     if (!joinAll(c, r, 0))
         return false;
     int s = pickOther(r, c, -1);
+    struct gossipsim_rng rf;
+    refuseRng(c, &rf);
+    refuseLive(c, &rf, s);
     uint64_t inc = gossip_incarnation(c->node[s].g);
     uint64_t start = c->w.now;
     /* Stall until someone suspects s (bounded by one round-robin cycle of every prober), and
@@ -435,12 +567,23 @@ static bool scRestart(struct gossipsim_cluster *c, struct gossipsim_rng *r)
     if (!joinAll(c, r, 0))
         return false;
     int x = pickOther(r, c, -1);
-    gossipsim_kill(c, x, false);
+    /* Mostly an agent that crashed on a host that stays up: refusals while it is down, some
+     * still in flight when it is back (about an old packet: the core must shrug them off). */
+    struct gossipsim_rng rf;
+    refuseRng(c, &rf);
+    bool refuses = gossipsim_rng_below(&rf, 4) != 0;
+    uint64_t killed_at = c->w.now;
+    gossipsim_kill(c, x, refuses);
+    if (refuses)
+        c->refused_probe_bound_ms = refusedProbeBound(&c->w);
     if (!runUntilAgree(c, c->w.now + failBound(&c->base, c->n), wantKilledDead,
                        "killed node marked failed everywhere", NULL))
         return false;
     /* Down for a while longer, sometimes past the time dead members are still gossiped to. */
     gossipsim_run(c, c->w.now + gossipsim_rng_below(r, 2 * c->base.gossip_to_dead_ms));
+    if (refuses && c->refusals == 0)
+        gossipsim_failf(c, "node%d's host refused for %llums and no core heard of it", x,
+                        (unsigned long long)(c->w.now - killed_at));
     if (c->failed || gossipsim_start(c, x) != 0)
         return false;
     gossipsim_join(c, x, pickOther(r, c, x));
@@ -475,6 +618,13 @@ struct result {
     int n;
     uint64_t sim_ms;
     uint64_t transient_failed;
+    uint64_t refused;        /* refusals the world sent back, from down hosts and live ones */
+    uint64_t refusals;       /* of those, handed to a core */
+    uint64_t probes_refused; /* probes the running cores ended early, at the end */
+    uint64_t watched;        /* probes of refusing dead nodes timed against refusedProbeBound */
+    uint64_t exempt;
+    uint64_t probe_max_ms;
+    struct killFigures kill;
     double wall_s; /* reported with -v to size the seed budget; never asserted on */
     char why[512];
 };
@@ -515,7 +665,7 @@ static struct result runSeed(uint64_t seed, const struct opts *o)
              holdFor(&c, 5 * c.base.probe_interval_ms, wantRunningAlive, "converged membership");
         break;
     case SC_KILL:
-        ok = scKill(&c, &r);
+        ok = scKill(&c, &r, &res.kill);
         break;
     case SC_LOSS:
         ok = scLoss(&c, &r);
@@ -549,17 +699,34 @@ static struct result runSeed(uint64_t seed, const struct opts *o)
     res.ok = ok && !c.failed;
     res.sim_ms = c.w.now;
     res.transient_failed = c.transient_failed;
+    uint64_t reported;
+    coreStats(&c, &reported, &res.probes_refused);
+    res.refused = c.w.stats.refused + c.w.stats.refused_live;
+    res.refusals = c.refusals;
+    res.watched = c.probes_watched;
+    res.exempt = c.probes_exempt;
+    res.probe_max_ms = c.refused_probe_max_ms;
     res.wall_s = wallNow() - t0;
     if (!res.ok)
         snprintf(res.why, sizeof res.why, "%s", c.failed ? c.why : "scenario failed");
-    if (o->trace || o->verbose)
+    if (o->trace || o->verbose) {
         printf("seed %llu %s n=%d: %s in %.3fs, %llums simulated, %llu packets (%llu lost, %llu cut, %llu "
-               "corrupted and refused), largest datagram %zuB, largest stream %lluB\n",
+               "corrupted and refused), largest datagram %zuB, largest stream %lluB",
                (unsigned long long)seed, scenarioNames[res.scenario], res.n, res.ok ? "ok" : "FAILED",
                wallNow() - t0, (unsigned long long)c.w.now, (unsigned long long)c.w.stats.sent,
                (unsigned long long)c.w.stats.lost, (unsigned long long)c.w.stats.cut,
                (unsigned long long)c.corrupt_refused, c.w.stats.max_packet,
                (unsigned long long)c.w.stats.max_stream);
+        /* Only runs where something refused say so: the line of any other run reads as before. */
+        if (res.refused)
+            printf("; refusals: %llu from down hosts, %llu spurious, %llu to cores, %llu probes ended "
+                   "early, %llu timed (longest %llums), %llu exempt",
+                   (unsigned long long)c.w.stats.refused, (unsigned long long)c.w.stats.refused_live,
+                   (unsigned long long)res.refusals, (unsigned long long)res.probes_refused,
+                   (unsigned long long)res.watched, (unsigned long long)res.probe_max_ms,
+                   (unsigned long long)res.exempt);
+        printf("\n");
+    }
     gossipsim_cluster_free(&c);
     return res;
 }
@@ -624,10 +791,28 @@ int main(int argc, char **argv)
     uint64_t per[SC_COUNT] = {0};
     uint64_t max_sim = 0;
     uint64_t transient = 0;
+    uint64_t refusing_runs = 0, early = 0, early_live = 0, watched = 0, exempt = 0, probe_max = 0;
+    uint64_t claims = 0;
+    double claim_max = 0; /* the largest share of its refusal bound a kill run used */
     for (uint64_t s = first; s <= last; s++) {
         struct result res = runSeed(s, &o);
         per[res.scenario]++;
         transient += res.transient_failed;
+        refusing_runs += res.refused > 0;
+        early += res.probes_refused;
+        /* loss and stall kill nobody: every probe they ended early was of a live member */
+        if (res.scenario == SC_LOSS || res.scenario == SC_STALL)
+            early_live += res.probes_refused;
+        watched += res.watched;
+        exempt += res.exempt;
+        if (res.probe_max_ms > probe_max)
+            probe_max = res.probe_max_ms;
+        if (res.ok && res.kill.claimed) {
+            claims++;
+            double share = (double)res.kill.took / (double)res.kill.tight;
+            if (share > claim_max)
+                claim_max = share;
+        }
         if (res.sim_ms > max_sim)
             max_sim = res.sim_ms;
         if (res.ok) {
@@ -650,6 +835,12 @@ int main(int argc, char **argv)
         printf(" %s %llu", scenarioNames[s], (unsigned long long)per[s]);
     printf("; longest run %llums simulated; %llu failed-before-left events about leavers\n",
            (unsigned long long)max_sim, (unsigned long long)transient);
+    printf("refusals: %llu runs; %llu probes ended early by refusals (%llu of them of live members, "
+           "loss and stall); %llu probes of refusing dead nodes timed, longest %llums, %llu exempt\n",
+           (unsigned long long)refusing_runs, (unsigned long long)early, (unsigned long long)early_live,
+           (unsigned long long)watched, (unsigned long long)probe_max, (unsigned long long)exempt);
+    printf("refusing kills held to 2n intervals + 6*Dmax + suspMax: %llu runs, at most %.0f%% of it used\n",
+           (unsigned long long)claims, 100 * claim_max);
     printf("%llu passed, %llu failed\n", (unsigned long long)passed, (unsigned long long)failed);
     return failed ? 1 : 0;
 }
