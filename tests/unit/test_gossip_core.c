@@ -188,6 +188,18 @@ static void world_init(struct world *w, const struct gossip_config *c)
     w->overhead = c->packet_overhead;
 }
 
+/* A core with three other members, a, b and c, alive at incarnation 1, and its fake world. */
+static struct gossip *start_abc(const struct gossip_config *c, struct world *w)
+{
+    struct gossip *g = gossip_new(c, 0);
+    assert_non_null(g);
+    world_init(w, c);
+    alive(g, "a", 10, 1);
+    alive(g, "b", 11, 1);
+    alive(g, "c", 12, 1);
+    return g;
+}
+
 static uint64_t run_until_dead(struct gossip *g, struct world *w, uint64_t now, const char *name, uint64_t limit)
 {
     for (uint64_t t = now; t < now + limit; t += 10) {
@@ -241,14 +253,10 @@ static void health_rises_on_missed_acks_and_stretches_timeouts(void **state)
     struct gossip_config c;
     cfg_of(&c, 9);
     c.suspicion_mult = 60; /* keep members suspect (not dead) for the whole test */
-    struct gossip *g = gossip_new(&c, 0);
     struct world w;
-    world_init(&w, &c);
+    struct gossip *g = start_abc(&c, &w);
     w.ping_reply = ANSWER_NONE;
     w.ping_req_reply = ANSWER_NONE; /* helpers silent: no nacks either, so the fault looks local */
-    alive(g, "a", 10, 1);
-    alive(g, "b", 11, 1);
-    alive(g, "c", 12, 1);
     uint64_t t = 0;
     for (; t < 30000; t += 5) {
         gossip_tick(g, t);
@@ -286,15 +294,11 @@ static void nacks_keep_health_when_target_is_down(void **state)
     struct gossip_config c;
     cfg_of(&c, 10);
     c.suspicion_mult = 60;
-    struct gossip *g = gossip_new(&c, 0);
     struct world w;
-    world_init(&w, &c);
+    struct gossip *g = start_abc(&c, &w);
     w.ping_reply = ANSWER_ACK;
     snprintf(w.silent, sizeof w.silent, "a");
     w.ping_req_reply = ANSWER_NACK; /* helpers are reachable and say: the target did not answer */
-    alive(g, "a", 10, 1);
-    alive(g, "b", 11, 1);
-    alive(g, "c", 12, 1);
     uint32_t worst = 0;
     for (uint64_t t = 0; t < 20000; t += 5) {
         gossip_tick(g, t);
@@ -343,13 +347,9 @@ static void broadcast_queue_order_and_retransmit_limit(void **state)
     cfg_of(&c, 13);
     c.probe_interval_ms = 1000000; /* keep probes (and their piggyback) out of the way */
     c.probe_timeout_ms = 1;
-    struct gossip *g = gossip_new(&c, 0);
     struct world w;
-    world_init(&w, &c);
+    struct gossip *g = start_abc(&c, &w);
     w.ping_reply = ANSWER_ACK;
-    alive(g, "a", 10, 1);
-    alive(g, "b", 11, 1);
-    alive(g, "c", 12, 1);
     alive(g, "a", 10, 2); /* replaces a's queued update: only incarnation 2 may ever be sent */
     gossip_tick(g, 0);
     pump(g, &w, 0);
@@ -784,15 +784,11 @@ static void deadline_driven_ticks(void **state)
     cfg_of(&c, 37);
     c.push_pull_interval_ms = 30000;
     c.reconnect_timeout_ms = 120000;
-    struct gossip *g = gossip_new(&c, 0);
     struct world w;
-    world_init(&w, &c);
+    struct gossip *g = start_abc(&c, &w);
     w.ping_reply = ANSWER_ACK;
     w.ping_req_reply = ANSWER_NACK;
     snprintf(w.silent, sizeof w.silent, "a");
-    alive(g, "a", 10, 1);
-    alive(g, "b", 11, 1);
-    alive(g, "c", 12, 1);
     uint64_t now = 0;
     size_t ticks = 0;
     while (now < 300000) {
@@ -822,14 +818,10 @@ static void stalled_probe_waits_for_helpers(void **state)
     (void)state;
     struct gossip_config c;
     cfg_of(&c, 43);
-    struct gossip *g = gossip_new(&c, 0);
     struct world w;
-    world_init(&w, &c);
+    struct gossip *g = start_abc(&c, &w);
     w.ping_reply = ANSWER_NONE;
     w.ping_req_reply = ANSWER_NONE;
-    alive(g, "a", 10, 1);
-    alive(g, "b", 11, 1);
-    alive(g, "c", 12, 1);
     uint64_t now = 0;
     while (w.n_pings == 0) {
         now = gossip_next_deadline(g);
@@ -886,17 +878,13 @@ static void refused_probe_ends_early_only_when_every_check_refused(void **state)
         struct gossip_config c;
         cfg_of(&c, 47);
         c.suspicion_mult = 60; /* suspect, not dead, for the whole test */
-        struct gossip *g = gossip_new(&c, 0);
         struct world w;
-        world_init(&w, &c);
+        struct gossip *g = start_abc(&c, &w);
         w.ping_reply = ANSWER_ACK;
         snprintf(w.silent, sizeof w.silent, "a");
         snprintf(w.refuse, sizeof w.refuse, "a");
         w.refuse_tcp = tcp;
         w.ping_req_reply = ANSWER_NACK;
-        alive(g, "a", 10, 1);
-        alive(g, "b", 11, 1);
-        alive(g, "c", 12, 1);
         uint64_t at = run_until_suspect(g, &w, 10000, "a");
         assert_true(at != UINT64_MAX);
         uint64_t waited = at - w.refuse_ping_at;
@@ -925,17 +913,13 @@ static void refusal_about_a_live_member_is_harmless(void **state)
     (void)state;
     struct gossip_config c;
     cfg_of(&c, 53);
-    struct gossip *g = gossip_new(&c, 0);
     struct world w;
-    world_init(&w, &c);
+    struct gossip *g = start_abc(&c, &w);
     w.ping_reply = ANSWER_ACK;
     snprintf(w.silent, sizeof w.silent, "a");
     snprintf(w.refuse, sizeof w.refuse, "a");
     w.refuse_tcp = true;
     w.ping_req_reply = ANSWER_ACK;
-    alive(g, "a", 10, 1);
-    alive(g, "b", 11, 1);
-    alive(g, "c", 12, 1);
     struct gossip_addr stranger = addr_of(99);
     gossip_refused(g, &stranger, GOSSIP_UDP);
     gossip_refused(g, NULL, GOSSIP_UDP);
