@@ -400,13 +400,14 @@ static bool scKill(struct gossipsim_cluster *c, struct gossipsim_rng *r, struct 
         if (c->node[j].killed && c->deaths_about[j] < (uint32_t)live)
             gossipsim_failf(c, "node%d is dead in every table but only %u of %d nodes reported it "
                                "failed", j, c->deaths_about[j], live);
-    /* Without loss somebody probes each refusing victim, and hears its host say so. */
+    /* Without loss, the probe behind a refusing victim's first suspicion hears its host refuse,
+     * or its helpers do. Not necessarily a probe the watch timed: that one may have sent its ping
+     * before the kill, and the suspicion it raised may kill the victim before anyone probes it
+     * again (seed 8703). */
     uint64_t reported, early;
     coreStats(c, &reported, &early);
-    if (!lossy && refusing > 0 && (reported == 0 || c->probes_watched + c->probes_exempt == 0))
-        gossipsim_failf(c, "%d refusing victims, yet the cores counted %llu refusals and %llu probes of "
-                           "them were timed", refusing, (unsigned long long)reported,
-                        (unsigned long long)(c->probes_watched + c->probes_exempt));
+    if (!lossy && refusing > 0 && reported == 0)
+        gossipsim_failf(c, "%d refusing victims, yet no core counted a refusal", refusing);
     return !c->failed;
 }
 
