@@ -9,6 +9,7 @@
 #define GOSSIP_CONFIRM_MAX 8     /* independent suspicion confirmations remembered per suspect */
 #define GOSSIP_BCAST_MAX 4096    /* queue bound: the oldest, most-sent updates are dropped past it */
 #define GOSSIP_RELAY_MAX 256     /* outstanding ping-req probes run on behalf of others */
+#define GOSSIP_HELPERS_MAX 16    /* ping-req helpers of one probe (indirect_checks is capped here) */
 #define GOSSIP_NOTIME UINT64_MAX /* a disarmed deadline */
 #define GOSSIP_FLAP_MS 60000     /* back alive within this of failing counts as a flap (serf) */
 
@@ -52,6 +53,9 @@ struct gossip_probe {
     uint32_t nacks;
     bool udp_refused; /* the target's host said nothing listens: see gossip_refused */
     bool tcp_refused;
+    struct gossip_addr helper[GOSSIP_HELPERS_MAX]; /* asked for a nack, until refused */
+    uint32_t n_helpers;
+    uint32_t helpers_refused; /* helpers whose own host said nothing listens: no nack coming */
 };
 
 /* A ping this node sends on behalf of a ping-req. */

@@ -81,10 +81,10 @@ static void probe_indirect(struct gossip *g)
     if (!t)
         return;
     struct gossip_addr target_addr = t->m.addr;
-    struct gossip_node *helpers[16];
-    size_t k = g->cfg.indirect_checks < 16 ? g->cfg.indirect_checks : 16;
+    struct gossip_node *helpers[GOSSIP_HELPERS_MAX];
+    size_t k = g->cfg.indirect_checks < GOSSIP_HELPERS_MAX ? g->cfg.indirect_checks : GOSSIP_HELPERS_MAX;
     size_t n = gossip_pick(g, k, indirect_helper, helpers);
-    struct gossip_addr to[16];
+    struct gossip_addr to[GOSSIP_HELPERS_MAX];
     for (size_t i = 0; i < n; i++)
         to[i] = helpers[i]->m.addr;
     struct gossip_msg m;
@@ -96,8 +96,10 @@ static void probe_indirect(struct gossip *g)
     m.u.ping_req.nack = true;
     snprintf(m.u.ping_req.source, GOSSIP_NAME_MAX, "%s", g->cfg.name);
     for (size_t i = 0; i < n; i++)
-        if (gossip_send_udp(g, &to[i], &m, 1) == 0)
+        if (gossip_send_udp(g, &to[i], &m, 1) == 0) {
             p->expected_nacks++;
+            p->helper[p->n_helpers++] = to[i];
+        }
     /* Woken late (a stalled process): the helpers still get a full timeout to answer, or a slow
      * node would accuse a healthy one the moment it resumes. */
     uint64_t least = g->now + gossip_health_scale(g, g->cfg.probe_timeout_ms);
@@ -122,7 +124,7 @@ static void probe_fail(struct gossip *g)
     /* Lifeguard: helpers that answered with nacks are alive and were reachable, so the fault is
      * probably the target's; missing nacks (or no helpers at all) point at ourselves. */
     int delta = 1;
-    if (p->expected_nacks > 0)
+    if (p->expected_nacks > 0 || p->helpers_refused > 0) /* a refused helper's host answered us */
         delta = p->nacks < p->expected_nacks ? (int)(p->expected_nacks - p->nacks) : 0;
     gossip_health_apply(g, delta);
     const struct gossip_node *t = gossip_node_find(g, p->target);
@@ -288,7 +290,20 @@ void gossip_refused(struct gossip *g, const struct gossip_addr *addr, uint8_t vi
         probe_settle(g);
     }
     if (via != GOSSIP_UDP)
-        return; /* helpers relay over UDP only */
+        return; /* helpers are asked and relay over UDP only */
+    /* A helper we asked is gone too: its nack will never come, and its missing nack is not our
+     * fault, which Lifeguard would otherwise count against our health. */
+    for (uint32_t i = 0; p->active && i < p->n_helpers; i++) {
+        if (!gossip_addr_equal(&p->helper[i], addr))
+            continue;
+        g->stats.refusals++;
+        p->helper[i] = p->helper[--p->n_helpers];
+        p->helpers_refused++;
+        if (p->expected_nacks > 0)
+            p->expected_nacks--;
+        probe_settle(g);
+        break;
+    }
     for (size_t i = 0; i < g->n_relays;) {
         struct gossip_relay *r = &g->relays[i];
         if (!gossip_addr_equal(&r->target, addr)) {

@@ -87,6 +87,7 @@ struct world {
     char refuse[GOSSIP_NAME_MAX]; /* a member whose host refuses our UDP pings (ICMP) */
     bool refuse_tcp;              /* ... and our TCP fallback pings (connection refused) */
     uint64_t refuse_ping_at;      /* when the last UDP ping to it went out */
+    int dead_helper;              /* addr_of() index whose host refuses our ping-reqs; 0: none */
     size_t events[16];
     uint64_t ping_times[256];
     size_t n_pings;
@@ -166,6 +167,14 @@ static void pump(struct gossip *g, struct world *w, uint64_t now)
             if (m->type == GOSSIP_MSG_PING_REQ) {
                 if (w->n_ping_reqs < 256)
                     w->ping_req_times[w->n_ping_reqs++] = now;
+                struct gossip_addr dead = addr_of(w->dead_helper);
+                if (w->dead_helper && memcmp(p->peer.ip, dead.ip, 4) == 0) {
+                    if (n_refused < 8) {
+                        refused_at[n_refused] = p->peer;
+                        refused_via[n_refused++] = GOSSIP_UDP;
+                    }
+                    continue;
+                }
                 if (w->ping_req_reply != ANSWER_NONE && n_replies < 64) {
                     uint8_t type = w->ping_req_reply == ANSWER_ACK ? GOSSIP_MSG_ACK : GOSSIP_MSG_NACK;
                     replies[n_replies++] = (struct gossip_msg){.type = type, .u.ack.seq = m->u.ping_req.seq};
@@ -905,6 +914,34 @@ static void refused_probe_ends_early_only_when_every_check_refused(void **state)
     }
 }
 
+/* Two agents gone at once, the target and one of the helpers asked about it: the helper's host
+ * refuses the ping-req, so its nack is not waited for and its silence is not held against the
+ * prober's health. */
+static void refused_helper_is_not_waited_for(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 61);
+    c.suspicion_mult = 60;
+    struct world w;
+    struct gossip *g = start_abc(&c, &w);
+    alive(g, "d", 13, 1);
+    w.ping_reply = ANSWER_ACK;
+    snprintf(w.silent, sizeof w.silent, "a");
+    snprintf(w.refuse, sizeof w.refuse, "a");
+    w.refuse_tcp = true;
+    w.ping_req_reply = ANSWER_NACK;
+    w.dead_helper = 12; /* c */
+    uint64_t at = run_until_suspect(g, &w, 20000, "a");
+    assert_true(at != UINT64_MAX);
+    struct gossip_stats st;
+    gossip_stats(g, &st);
+    assert_true(at - w.refuse_ping_at < c.probe_timeout_ms);
+    assert_int_equal(st.probes_refused, 1);
+    assert_int_equal(gossip_health_score(g), 0);
+    gossip_free(g);
+}
+
 /* A refusal about a live member (a stale ICMP, a REJECT rule on one path) only hurries the
  * ping-req; the helpers' acks keep the member alive. A refusal about an address nobody probes
  * changes nothing. */
@@ -1079,6 +1116,7 @@ int main(void)
         cmocka_unit_test(deadline_driven_ticks),
         cmocka_unit_test(stalled_probe_waits_for_helpers),
         cmocka_unit_test(refused_probe_ends_early_only_when_every_check_refused),
+        cmocka_unit_test(refused_helper_is_not_waited_for),
         cmocka_unit_test(refusal_about_a_live_member_is_harmless),
         cmocka_unit_test(helper_nacks_at_once_on_refusal),
         cmocka_unit_test(member_table_is_bounded),
