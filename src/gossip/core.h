@@ -9,6 +9,7 @@
 #define GOSSIP_CONFIRM_MAX 8     /* independent suspicion confirmations remembered per suspect */
 #define GOSSIP_BCAST_MAX 4096    /* queue bound: the oldest, most-sent updates are dropped past it */
 #define GOSSIP_RELAY_MAX 256     /* outstanding ping-req probes run on behalf of others */
+#define GOSSIP_SUSPICION_ASKS 3 /* asks of the suspect before a verdict (see gossip_suspicion) */
 #define GOSSIP_HELPERS_MAX 16    /* ping-req helpers of one probe (indirect_checks is capped here) */
 #define GOSSIP_NOTIME UINT64_MAX /* a disarmed deadline */
 #define GOSSIP_FLAP_MS 60000     /* back alive within this of failing counts as a flap (serf) */
@@ -24,11 +25,12 @@ struct gossip_suspicion {
     uint32_t n; /* confirmations so far */
     char from[GOSSIP_CONFIRM_MAX + 1][GOSSIP_NAME_MAX]; /* accuser first, then confirmers */
     uint32_t n_from;
-    /* Buddy check: one probe interval before the deadline, the suspicion is sent to the suspect
-     * itself, once, so a refutation that gossip never brought us arrives straight from its source. */
+    /* Buddy check: in the last probe interval before the deadline, the suspicion is sent to the
+     * suspect itself, GOSSIP_SUSPICION_ASKS times evenly spaced, so a refutation that gossip never
+     * brought us arrives straight from its source even when one ask or its answer is lost. */
     uint64_t lead_ms;
-    uint64_t ask_ms;
-    bool asked;
+    uint64_t ask_ms; /* the first ask */
+    uint32_t asks;   /* made so far */
 };
 
 /* Allocated one by one, so a pointer to a member stays valid while the probe order is shuffled;
@@ -160,6 +162,10 @@ void gossip_suspicion_stop(struct gossip_node *n);
 uint64_t gossip_suspicion_min_ms(const struct gossip *g, size_t n_members);
 /* Time of the next suspicion timer of n (its ask or its deadline); GOSSIP_NOTIME if none. */
 uint64_t gossip_suspicion_next(const struct gossip_node *n);
+/* When the next ask of the suspect is due (GOSSIP_NOTIME: none left before the deadline), and
+ * the record that one was sent now. */
+uint64_t gossip_suspicion_ask_at(const struct gossip_suspicion *s);
+void gossip_suspicion_asked(struct gossip_suspicion *s, uint64_t now);
 
 /* broadcast.c */
 void gossip_bcast_queue(struct gossip *g, const char *node, const struct gossip_msg *m, bool leave);

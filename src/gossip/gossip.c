@@ -180,14 +180,16 @@ static void gossip_round(struct gossip *g)
         gossip_send_udp(g, &to[i], NULL, 0);
 }
 
-/* Lifeguard's buddy system, applied once more before the verdict: the suspicion goes to the suspect
+/* Lifeguard's buddy system, applied again before the verdict: the suspicion goes to the suspect
  * itself, which answers with its refutation (see tell_accuser in state.c). Gossip spreads that
  * refutation to each member only with high probability; a member that missed every copy (1 in a
- * few thousand stalls, sim_gossip -seed 4057) hears it here, straight from its source. A dead
- * suspect does not answer and the verdict comes on time: detection is not slowed. */
+ * few thousand stalls, sim_gossip -seed 4057) hears it here, straight from its source. A suspect
+ * whose host drops a third of what reaches it lost one ask or its answer (sim_gossip -seed 4735),
+ * so there are three asks in the last interval. A dead suspect does not answer and the verdict
+ * comes on time: detection is not slowed. */
 static void suspicion_ask(struct gossip *g, struct gossip_node *n)
 {
-    n->susp.asked = true;
+    gossip_suspicion_asked(&n->susp, g->now);
     if (g->leaving)
         return;
     struct gossip_msg m = {.type = GOSSIP_MSG_SUSPECT};
@@ -204,7 +206,7 @@ static void suspicion_tick(struct gossip *g)
         struct gossip_node *n = g->nodes[i];
         if (n->m.state != GOSSIP_STATE_SUSPECT || !n->susp.active)
             continue;
-        if (!n->susp.asked && n->susp.ask_ms <= g->now && n->susp.deadline_ms > g->now)
+        if (gossip_suspicion_ask_at(&n->susp) <= g->now && n->susp.deadline_ms > g->now)
             suspicion_ask(g, n);
         if (n->susp.deadline_ms > g->now)
             continue;

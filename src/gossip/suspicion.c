@@ -1,7 +1,7 @@
 /* suspicion.c — Lifeguard's dynamic suspicion timeout: it starts at max and falls toward min, on a
  * log scale, as independent members confirm the suspicion, so a lone (possibly slow) accuser needs
  * long to kill a node while a real failure seen by many is declared quickly; and when to ask the
- * suspect itself, one probe interval before the deadline. */
+ * suspect itself, in the last probe interval before the deadline. */
 #include <stdio.h>
 #include <string.h>
 
@@ -72,10 +72,27 @@ void gossip_suspicion_stop(struct gossip_node *n)
     n->susp.deadline_ms = GOSSIP_NOTIME;
 }
 
+uint64_t gossip_suspicion_ask_at(const struct gossip_suspicion *s)
+{
+    if (s->asks >= GOSSIP_SUSPICION_ASKS)
+        return GOSSIP_NOTIME;
+    uint64_t t = s->ask_ms + s->asks * (s->lead_ms / GOSSIP_SUSPICION_ASKS);
+    return t < s->deadline_ms ? t : GOSSIP_NOTIME;
+}
+
+void gossip_suspicion_asked(struct gossip_suspicion *s, uint64_t now)
+{
+    /* Asks a stall made us miss are skipped, not sent in a burst. */
+    do
+        s->asks++;
+    while (gossip_suspicion_ask_at(s) <= now);
+}
+
 uint64_t gossip_suspicion_next(const struct gossip_node *n)
 {
     const struct gossip_suspicion *s = &n->susp;
     if (n->m.state != GOSSIP_STATE_SUSPECT || !s->active)
         return GOSSIP_NOTIME;
-    return !s->asked && s->ask_ms < s->deadline_ms ? s->ask_ms : s->deadline_ms;
+    uint64_t ask = gossip_suspicion_ask_at(s);
+    return ask < s->deadline_ms ? ask : s->deadline_ms;
 }
