@@ -295,11 +295,12 @@ stop_all() { # IMPL N
   rm -rf "$W"/t* "$W"/log.*
 }
 # median: the median of the numeric values on stdin (the mean of the middle two for an even
-# count; "timeout" if there are none), "*" appended when some runs gave no number.
+# count; "timeout" if there are none, "-" if every run had nothing to measure), "*" appended
+# when some runs gave no number.
 median() {
-  sort -g | awk '$1 ~ /^[0-9.]+$/ {v[n++] = $1; next} {bad++}
+  sort -g | awk '$1 ~ /^[0-9.]+$/ {v[n++] = $1; next} $1 == "-" {na++; next} {bad++}
     END {
-      if (!n) {print "timeout"; exit}
+      if (!n) {print (bad ? "timeout" : "-"); exit}
       m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
       d = index(v[0], ".") ? length(v[0]) - index(v[0], ".") : 0   # as many decimals as given
       printf "%.*f%s", d, m, bad ? "*" : ""

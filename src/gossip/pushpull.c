@@ -1,6 +1,7 @@
 /* pushpull.c — anti-entropy and join: full-state exchange over a TCP stream (on join, then
  * periodically with a random member, scaled up for large pools), the merge of a remote table into
- * ours, name-conflict refusal on join, and serf-style reconnect attempts to failed members. */
+ * ours, name-conflict refusal on join, the eager announcement of a joiner, and serf-style
+ * reconnect attempts to failed members. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,15 @@ static int join_conflict(struct gossip *g, const struct gossip_msg_push_pull *m,
     return JOIN_OK;
 }
 
-static void merge(struct gossip *g, const struct gossip_msg_push_pull *m)
+#define JOIN_ANNOUNCE_MAX 4 /* members one join announces eagerly; the rest wait for gossip */
+
+/* Members a join made alive here that were not before (new, or back from failed or left). */
+struct joined {
+    struct gossip_msg_alive alive[JOIN_ANNOUNCE_MAX];
+    size_t n;
+};
+
+static void merge(struct gossip *g, const struct gossip_msg_push_pull *m, struct joined *j)
 {
     for (uint32_t i = 0; i < m->n_states; i++) {
         const struct gossip_member *s = &m->states[i];
@@ -91,7 +100,13 @@ static void merge(struct gossip *g, const struct gossip_msg_push_pull *m)
         case GOSSIP_STATE_ALIVE: {
             struct gossip_msg_alive a = {.incarnation = s->incarnation, .addr = s->addr, .tags = s->tags};
             memcpy(a.node, s->name, GOSSIP_NAME_MAX);
+            const struct gossip_node *n = gossip_node_find(g, s->name);
+            bool was_live = n && (n->m.state == GOSSIP_STATE_ALIVE || n->m.state == GOSSIP_STATE_SUSPECT);
             gossip_on_alive(g, &a, true);
+            n = gossip_node_find(g, s->name);
+            if (j && !was_live && j->n < JOIN_ANNOUNCE_MAX && n && n != gossip_self(g) &&
+                n->m.state == GOSSIP_STATE_ALIVE && n->m.incarnation == a.incarnation)
+                j->alive[j->n++] = a;
             break;
         }
         case GOSSIP_STATE_LEFT: {
@@ -114,6 +129,48 @@ static void merge(struct gossip *g, const struct gossip_msg_push_pull *m)
             break;
         }
     }
+}
+
+static bool announce_target(const struct gossip *g, const struct gossip_node *n)
+{
+    (void)g;
+    return n->m.state == GOSSIP_STATE_ALIVE;
+}
+
+static bool just_joined(const struct joined *j, const char *name)
+{
+    for (size_t i = 0; i < j->n; i++)
+        if (strncmp(j->alive[i].node, name, GOSSIP_NAME_MAX) == 0)
+            return true;
+    return false;
+}
+
+/* Beyond memberlist: the member that accepts a join tells gossip_nodes random members at once,
+ * in one datagram of its own, instead of leaving the news to its next gossip round (up to a
+ * gossip interval away) and to the joiner's. The broadcast queue is untouched: these sends spend
+ * none of the retransmit budget, so the periodic spread is exactly what it was (spending it here
+ * starved push_pull_merges_two_clusters), only started from more members. */
+static void announce_joined(struct gossip *g, const struct joined *j)
+{
+    if (j->n == 0 || g->leaving)
+        return;
+    struct gossip_msg msgs[JOIN_ANNOUNCE_MAX];
+    for (size_t i = 0; i < j->n; i++) {
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        msgs[i].type = GOSSIP_MSG_ALIVE;
+        msgs[i].u.alive = j->alive[i];
+    }
+    /* Sampled with room for the joiners themselves, who are then left out: they know. */
+    struct gossip_node *pick[64 + JOIN_ANNOUNCE_MAX];
+    size_t k = g->cfg.gossip_nodes < 64 ? g->cfg.gossip_nodes : 64;
+    size_t got = gossip_pick(g, k + j->n, announce_target, pick);
+    struct gossip_addr to[64];
+    size_t n = 0;
+    for (size_t i = 0; i < got && n < k; i++)
+        if (!just_joined(j, pick[i]->m.name))
+            to[n++] = pick[i]->m.addr;
+    for (size_t i = 0; i < n; i++)
+        (void)gossip_send_udp_alone(g, &to[i], msgs, j->n);
 }
 
 void gossip_on_push_pull(struct gossip *g, const struct gossip_packet *p, const struct gossip_msg_push_pull *m)
@@ -140,8 +197,10 @@ void gossip_on_push_pull(struct gossip *g, const struct gossip_packet *p, const 
             return;
         }
     }
-    merge(g, m);
+    struct joined j = {.n = 0};
+    merge(g, m, !m->reply && m->join ? &j : NULL);
     g->stats.push_pulls++;
+    announce_joined(g, &j);
     /* Merged first, so the reply already carries our refutations of what the peer believed. */
     if (!m->reply)
         send_states(g, &p->peer, p->conn, m->join, true);

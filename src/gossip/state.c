@@ -205,6 +205,17 @@ void gossip_on_suspect(struct gossip *g, const struct gossip_msg_suspect *s)
         return;
     struct gossip_msg m = {.type = GOSSIP_MSG_SUSPECT};
     m.u.suspect = *s;
+    if (n->m.state == GOSSIP_STATE_SUSPECT && s->incarnation > n->m.incarnation) {
+        /* The member refuted our suspicion (we missed that) and is accused again. The old timer's
+         * start and confirmations belong to an accusation already answered: counting this one as
+         * a confirmation of it can pull its deadline into the past and kill a live member at
+         * once, without the ask (sim_gossip -seed 14675). A fresh suspicion starts. */
+        n->m.incarnation = s->incarnation;
+        n->m.state_ms = g->now;
+        gossip_suspicion_start(g, n, s->from);
+        gossip_bcast_queue(g, s->node, &m, false);
+        return;
+    }
     if (n->m.state == GOSSIP_STATE_SUSPECT) {
         if (gossip_suspicion_confirm(g, n, s->from))
             gossip_bcast_queue(g, s->node, &m, false); /* spread the confirmation too */

@@ -1023,6 +1023,88 @@ static void helper_nacks_at_once_on_refusal(void **state)
     gossip_free(g);
 }
 
+/* We hold an old suspicion (incarnation 1, a lone accuser, so a long deadline) and missed the
+ * member's refutation; later it is accused again at incarnation 2, by two others. That is a new
+ * suspicion, not two confirmations of the old one: the verdict is not due at once. */
+static void newer_accusation_restarts_the_suspicion(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 71);
+    struct gossip *g = gossip_new(&c, 0);
+    char name[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "m%d", i);
+        alive(g, name, 10 + i, 1);
+    }
+    suspect(g, "m0", 1, "m1");
+    uint64_t min = 4 * 1000 * 1041 / 1000, t = 0;
+    for (; t < 2 * min; t += 5)
+        gossip_tick(g, t); /* past min, far from max: still suspect */
+    assert_int_equal(gossip_member_find(g, "m0")->state, GOSSIP_STATE_SUSPECT);
+    gossip_tick(g, t); /* the new accusations arrive at t */
+    suspect(g, "m0", 2, "m2");
+    suspect(g, "m0", 2, "m3");
+    const struct gossip_member *m0 = gossip_member_find(g, "m0");
+    assert_int_equal(m0->state, GOSSIP_STATE_SUSPECT);
+    assert_int_equal(m0->incarnation, 2);
+    /* The new one runs its own course: with one confirmation (m3), it ends before max. */
+    uint64_t died = run_until_dead(g, &(struct world){.size = gossip_msg_size_bound, .udp_max = 1400}, t, "m0",
+                                   6 * min + 1000);
+    assert_true(died != UINT64_MAX && died - t >= min);
+    gossip_free(g);
+}
+
+static void join_push_pull(struct gossip *g, const char *name, int ip)
+{
+    struct gossip_member st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.name, sizeof st.name, "%s", name);
+    st.addr = addr_of(ip);
+    st.incarnation = 1;
+    st.state = GOSSIP_STATE_ALIVE;
+    st.tags.role = GOSSIP_ROLE_CLIENT;
+    struct gossip_msg m = {.type = GOSSIP_MSG_PUSH_PULL};
+    m.u.push_pull.join = true;
+    m.u.push_pull.n_states = 1;
+    m.u.push_pull.states = &st;
+    struct gossip_packet p = {.peer = addr_of(ip), .transport = GOSSIP_TCP, .conn = 5, .n_msgs = 1, .msgs = &m};
+    gossip_recv(g, &p);
+}
+
+/* Two joins at the same instant (no tick between them, as when the reactor is busy): the
+ * member that accepts them announces each joiner at once, the second one to the first too,
+ * and never a joiner to itself. Nothing of it leaves the broadcast budget. */
+static void join_is_announced_at_once(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    cfg_of(&c, 67);
+    struct gossip *g = gossip_new(&c, 0);
+    struct gossip_ready rd;
+    join_push_pull(g, "a", 10);
+    join_push_pull(g, "b", 11);
+    assert_true(gossip_ready(g, &rd));
+    int b_to_a = 0, to_self = 0;
+    for (size_t k = 0; k < rd.n_packets; k++) {
+        const struct gossip_packet *p = &rd.packets[k];
+        if (p->transport != GOSSIP_UDP)
+            continue;
+        for (uint32_t i = 0; i < p->n_msgs; i++) {
+            if (p->msgs[i].type != GOSSIP_MSG_ALIVE)
+                continue;
+            const char *who = p->msgs[i].u.alive.node;
+            bool to_a = gossip_addr_equal_for_test(&p->peer, 10);
+            b_to_a += strcmp(who, "b") == 0 && to_a;
+            to_self += (strcmp(who, "a") == 0 && to_a) || (strcmp(who, "b") == 0 && gossip_addr_equal_for_test(&p->peer, 11));
+        }
+    }
+    gossip_advance(g);
+    assert_int_equal(b_to_a, 1);
+    assert_int_equal(to_self, 0);
+    gossip_free(g);
+}
+
 static void member_table_is_bounded(void **state)
 {
     (void)state;
@@ -1123,6 +1205,8 @@ int main(void)
         cmocka_unit_test(refused_helper_is_not_waited_for),
         cmocka_unit_test(refusal_about_a_live_member_is_harmless),
         cmocka_unit_test(helper_nacks_at_once_on_refusal),
+        cmocka_unit_test(join_is_announced_at_once),
+        cmocka_unit_test(newer_accusation_restarts_the_suspicion),
         cmocka_unit_test(member_table_is_bounded),
         cmocka_unit_test(config_is_checked),
         cmocka_unit_test(deterministic_given_seed),
