@@ -868,6 +868,17 @@ static void stalled_probe_waits_for_helpers(void **state)
     gossip_free(g);
 }
 
+/* Everyone answers pings but "a", whose host refuses our UDP pings (and TCP ones if tcp);
+ * helpers answer ping-reqs with reply. */
+static void member_a_refuses(struct world *w, bool tcp, int reply)
+{
+    w->ping_reply = ANSWER_ACK;
+    snprintf(w->silent, sizeof w->silent, "a");
+    snprintf(w->refuse, sizeof w->refuse, "a");
+    w->refuse_tcp = tcp;
+    w->ping_req_reply = reply;
+}
+
 /* Runs until `name` is suspect (or `limit` ms); the time, or UINT64_MAX. */
 static uint64_t run_until_suspect(struct gossip *g, struct world *w, uint64_t limit, const char *name)
 {
@@ -893,11 +904,7 @@ static void refused_probe_ends_early_only_when_every_check_refused(void **state)
         c.suspicion_mult = 60; /* suspect, not dead, for the whole test */
         struct world w;
         struct gossip *g = start_abc(&c, &w);
-        w.ping_reply = ANSWER_ACK;
-        snprintf(w.silent, sizeof w.silent, "a");
-        snprintf(w.refuse, sizeof w.refuse, "a");
-        w.refuse_tcp = tcp;
-        w.ping_req_reply = ANSWER_NACK;
+        member_a_refuses(&w, tcp, ANSWER_NACK);
         uint64_t at = run_until_suspect(g, &w, 10000, "a");
         assert_true(at != UINT64_MAX);
         uint64_t waited = at - w.refuse_ping_at;
@@ -930,11 +937,7 @@ static void refused_helper_is_not_waited_for(void **state)
     struct world w;
     struct gossip *g = start_abc(&c, &w);
     alive(g, "d", 13, 1);
-    w.ping_reply = ANSWER_ACK;
-    snprintf(w.silent, sizeof w.silent, "a");
-    snprintf(w.refuse, sizeof w.refuse, "a");
-    w.refuse_tcp = true;
-    w.ping_req_reply = ANSWER_NACK;
+    member_a_refuses(&w, true, ANSWER_NACK);
     w.dead_helper = 12; /* c */
     uint64_t at = run_until_suspect(g, &w, 20000, "a");
     assert_true(at != UINT64_MAX);
@@ -956,11 +959,7 @@ static void refusal_about_a_live_member_is_harmless(void **state)
     cfg_of(&c, 53);
     struct world w;
     struct gossip *g = start_abc(&c, &w);
-    w.ping_reply = ANSWER_ACK;
-    snprintf(w.silent, sizeof w.silent, "a");
-    snprintf(w.refuse, sizeof w.refuse, "a");
-    w.refuse_tcp = true;
-    w.ping_req_reply = ANSWER_ACK;
+    member_a_refuses(&w, true, ANSWER_ACK);
     struct gossip_addr stranger = addr_of(99);
     gossip_refused(g, &stranger, GOSSIP_UDP);
     gossip_refused(g, NULL, GOSSIP_UDP);
