@@ -91,9 +91,10 @@ static void udp_drain_errors(struct loop_udp *u)
 
 static void udp_event(struct loop *l, int fd, int mask, void *ctx)
 {
-    (void)mask;
     struct loop_udp *u = ctx;
-    if (u->refused)
+    /* A non-empty error queue is what raises EPOLLERR on a datagram socket: no extra syscall
+     * per datagram event otherwise. */
+    if (u->refused && (mask & LOOP_HUP))
         udp_drain_errors(u);
     for (int i = 0; i < UDP_RECVS_PER_EVENT && !u->res.dead; i++) {
         struct loop_addr from = {.len = sizeof from.ss};
