@@ -51,13 +51,12 @@ struct gossip_probe {
     uint64_t start_ms;
     uint64_t timeout_ms; /* direct ack deadline: then ping-req + TCP fallback */
     uint64_t end_ms;     /* end of the protocol period: then suspect */
-    uint32_t expected_nacks;
     uint32_t nacks;
     bool udp_refused; /* the target's host said nothing listens: see gossip_refused */
     bool tcp_refused;
-    struct gossip_addr helper[GOSSIP_HELPERS_MAX]; /* asked for a nack, until refused */
+    struct gossip_addr helper[GOSSIP_HELPERS_MAX]; /* nacks expected: asked, not refused since */
     uint32_t n_helpers;
-    uint32_t helpers_refused; /* helpers whose own host said nothing listens: no nack coming */
+    uint32_t helpers_asked; /* ping-reqs sent, refused helpers included */
 };
 
 /* A ping this node sends on behalf of a ping-req. */

@@ -97,8 +97,8 @@ static void probe_indirect(struct gossip *g)
     snprintf(m.u.ping_req.source, GOSSIP_NAME_MAX, "%s", g->cfg.name);
     for (size_t i = 0; i < n; i++)
         if (gossip_send_udp(g, &to[i], &m, 1) == 0) {
-            p->expected_nacks++;
             p->helper[p->n_helpers++] = to[i];
+            p->helpers_asked++;
         }
     /* Woken late (a stalled process): the helpers still get a full timeout to answer, or a slow
      * node would accuse a healthy one the moment it resumes. */
@@ -124,8 +124,8 @@ static void probe_fail(struct gossip *g)
     /* Lifeguard: helpers that answered with nacks are alive and were reachable, so the fault is
      * probably the target's; missing nacks (or no helpers at all) point at ourselves. */
     int delta = 1;
-    if (p->expected_nacks > 0 || p->helpers_refused > 0) /* a refused helper's host answered us */
-        delta = p->nacks < p->expected_nacks ? (int)(p->expected_nacks - p->nacks) : 0;
+    if (p->helpers_asked > 0) /* a refused helper's host answered us: only missing nacks count */
+        delta = p->nacks < p->n_helpers ? (int)(p->n_helpers - p->nacks) : 0;
     gossip_health_apply(g, delta);
     const struct gossip_node *t = gossip_node_find(g, p->target);
     if (!t)
@@ -143,7 +143,7 @@ static void probe_fail(struct gossip *g)
 static void probe_settle(struct gossip *g)
 {
     struct gossip_probe *p = &g->probe;
-    if (p->active && p->indirect_sent && p->udp_refused && p->tcp_refused && p->nacks >= p->expected_nacks) {
+    if (p->active && p->indirect_sent && p->udp_refused && p->tcp_refused && p->nacks >= p->n_helpers) {
         g->stats.probes_refused++;
         probe_fail(g);
     }
@@ -264,7 +264,7 @@ void gossip_on_ack(struct gossip *g, uint32_t seq, bool via_tcp)
 void gossip_on_nack(struct gossip *g, uint32_t seq)
 {
     struct gossip_probe *p = &g->probe;
-    if (p->active && seq == p->seq && p->nacks < p->expected_nacks) {
+    if (p->active && seq == p->seq && p->nacks < p->n_helpers) {
         p->nacks++;
         probe_settle(g);
     }
@@ -298,9 +298,6 @@ void gossip_refused(struct gossip *g, const struct gossip_addr *addr, uint8_t vi
             continue;
         g->stats.refusals++;
         p->helper[i] = p->helper[--p->n_helpers];
-        p->helpers_refused++;
-        if (p->expected_nacks > 0)
-            p->expected_nacks--;
         probe_settle(g);
         break;
     }
